@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the demo and the tests need, only those missing.
+# Usage: scripts/install-deps.sh   (as root on Debian; a no-op when all are present)
+set -euo pipefail
+
+# package -> a file it installs (checked instead of asking dpkg, which is slow)
+declare -A want=(
+    [ostree]=/usr/bin/ostree
+    [ostree-tests]=/usr/libexec/libostree/ostree-trivial-httpd
+    [gnupg]=/usr/bin/gpg
+    [attr]=/usr/bin/setfattr
+    [debootstrap]=/usr/sbin/debootstrap
+    [openssl]=/usr/bin/openssl
+    [util-linux]=/usr/bin/flock
+)
+missing=()
+for pkg in "${!want[@]}"; do
+    [ -e "${want[$pkg]}" ] || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    if [ "$(id -u)" != 0 ]; then
+        echo "install-deps: missing packages ${missing[*]}; run as root or: apt-get install ${missing[*]}" >&2
+        exit 1
+    fi
+    echo "install-deps: installing ${missing[*]}" >&2
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+if ! command -v dotnet >/dev/null 2>&1; then
+    echo "install-deps: the .NET 10 SDK is required (dotnet not on PATH); see https://learn.microsoft.com/dotnet/core/install/linux-debian" >&2
+    exit 1
+fi

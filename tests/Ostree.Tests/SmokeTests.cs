@@ -1,0 +1,7 @@
+namespace OstreeContainer.Ostree.Tests;
+
+public class SmokeTests
+{
+    [Fact]
+    public void Build_Works() => Assert.True(true);
+}
