@@ -16,7 +16,7 @@ public sealed record DirMeta(uint Uid, uint Gid, uint Mode, IReadOnlyList<Xattr>
             BinaryPrimitives.ReverseEndianness((uint)v[1]),
             BinaryPrimitives.ReverseEndianness((uint)v[2]),
             WithField("xattrs", () => Xattr.FromValue(v[3])));
-        if (!UnixFileMode.HasOnly(meta.Mode, UnixFileMode.Directory))
+        if (!StatMode.HasOnly(meta.Mode, StatMode.Directory))
         {
             throw new InvalidDataException($"mode: 0{Convert.ToString(meta.Mode, 8)} is not a directory mode");
         }

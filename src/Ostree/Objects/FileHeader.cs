@@ -18,28 +18,28 @@ public sealed record FileHeader(uint Uid, uint Gid, uint Mode, string SymlinkTar
     public const int PrefixLength = 8;
 
     /// <summary>Whether this is a symlink (otherwise a regular file).</summary>
-    public bool IsSymlink => UnixFileMode.IsSymlink(Mode);
+    public bool IsSymlink => StatMode.IsSymlink(Mode);
 
     /// <summary>A regular file header.</summary>
     public static FileHeader Regular(uint uid, uint gid, uint mode, IReadOnlyList<Xattr>? xattrs = null) =>
-        new(uid, gid, UnixFileMode.Regular | (mode & UnixFileMode.PermissionMask), "", xattrs ?? []);
+        new(uid, gid, StatMode.Regular | (mode & StatMode.PermissionMask), "", xattrs ?? []);
 
     /// <summary>A symlink header (mode 0120777, as every Linux symlink has).</summary>
     public static FileHeader Symlink(uint uid, uint gid, string target, IReadOnlyList<Xattr>? xattrs = null) =>
-        new(uid, gid, UnixFileMode.Symlink | 0x1FF, target, xattrs ?? []);
+        new(uid, gid, StatMode.Symlink | 0x1FF, target, xattrs ?? []);
 
     /// <summary>Checks the rules libostree enforces on file headers.</summary>
     /// <exception cref="InvalidDataException">Not a regular file or symlink, or inconsistent target.</exception>
     public void Validate()
     {
-        if (UnixFileMode.HasOnly(Mode, UnixFileMode.Regular))
+        if (StatMode.HasOnly(Mode, StatMode.Regular))
         {
             if (SymlinkTarget.Length != 0)
             {
                 throw new InvalidDataException("symlink-target: set on a regular file");
             }
         }
-        else if (UnixFileMode.HasOnly(Mode, UnixFileMode.Symlink))
+        else if (StatMode.HasOnly(Mode, StatMode.Symlink))
         {
             if (SymlinkTarget.Length == 0 || SymlinkTarget.Length > MaxSymlinkTarget)
             {

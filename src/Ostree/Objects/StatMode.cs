@@ -1,7 +1,7 @@
 namespace OstreeContainer.Ostree.Objects;
 
 /// <summary>POSIX <c>st_mode</c> bits as OSTree stores them (full mode, type bits included).</summary>
-public static class UnixFileMode
+public static class StatMode
 {
     public const uint TypeMask = 0xF000;      // S_IFMT
     public const uint Directory = 0x4000;     // S_IFDIR

@@ -1,0 +1,130 @@
+using System.Runtime.InteropServices;
+using System.Text;
+
+namespace OstreeContainer.Ostree.Posix;
+
+/// <summary>POSIX file operations OSTree needs beyond System.IO: xattrs, lchown, lutimes, syncfs.</summary>
+public static class FileSystem
+{
+    /// <summary>Whether the process runs as root (ownership can be set).</summary>
+    public static bool IsRoot => Native.GetEuid() == 0;
+
+    /// <summary>Reads one xattr of <paramref name="path"/> (not following symlinks); null when absent.</summary>
+    public static byte[]? GetXattr(string path, string name)
+    {
+        Span<byte> small = stackalloc byte[256];
+        var n = Native.LGetXattr(path, name, small, (nuint)small.Length);
+        if (n >= 0)
+        {
+            return small[..(int)n].ToArray();
+        }
+
+        var errno = Marshal.GetLastPInvokeError();
+        if (errno is Native.ENODATA or Native.ENOTSUP)
+        {
+            return null;
+        }
+
+        if (errno != Native.ERANGE)
+        {
+            throw Error(errno, $"getxattr {name}", path);
+        }
+
+        while (true)
+        {
+            var size = Native.LGetXattr(path, name, [], 0);
+            if (size < 0)
+            {
+                throw Error(Marshal.GetLastPInvokeError(), $"getxattr {name}", path);
+            }
+
+            var buffer = new byte[size];
+            n = Native.LGetXattr(path, name, buffer, (nuint)buffer.Length);
+            if (n >= 0)
+            {
+                return buffer.AsSpan(0, (int)n).ToArray();
+            }
+
+            if (Marshal.GetLastPInvokeError() != Native.ERANGE)
+            {
+                throw Error(Marshal.GetLastPInvokeError(), $"getxattr {name}", path);
+            }
+        }
+    }
+
+    /// <summary>Lists xattr names of <paramref name="path"/> (not following symlinks); empty when unsupported.</summary>
+    public static IReadOnlyList<string> ListXattrs(string path)
+    {
+        var size = Native.LListXattr(path, [], 0);
+        if (size < 0)
+        {
+            var errno = Marshal.GetLastPInvokeError();
+            return errno == Native.ENOTSUP ? [] : throw Error(errno, "listxattr", path);
+        }
+
+        if (size == 0)
+        {
+            return [];
+        }
+
+        var buffer = new byte[size];
+        var n = Native.LListXattr(path, buffer, (nuint)buffer.Length);
+        if (n < 0)
+        {
+            throw Error(Marshal.GetLastPInvokeError(), "listxattr", path);
+        }
+
+        var names = new List<string>();
+        foreach (var part in buffer.AsSpan(0, (int)n).Split((byte)0))
+        {
+            var name = buffer.AsSpan(0, (int)n)[part];
+            if (!name.IsEmpty)
+            {
+                names.Add(Encoding.UTF8.GetString(name));
+            }
+        }
+
+        return names;
+    }
+
+    /// <summary>Sets an xattr on <paramref name="path"/> itself (not a symlink's target).</summary>
+    public static void SetXattr(string path, string name, ReadOnlySpan<byte> value)
+    {
+        if (Native.LSetXattr(path, name, value, (nuint)value.Length, 0) != 0)
+        {
+            throw Error(Marshal.GetLastPInvokeError(), $"setxattr {name}", path);
+        }
+    }
+
+    /// <summary>Changes owner and group of <paramref name="path"/> itself.</summary>
+    public static void LChown(string path, uint uid, uint gid)
+    {
+        if (Native.LChown(path, uid, gid) != 0)
+        {
+            throw Error(Marshal.GetLastPInvokeError(), "lchown", path);
+        }
+    }
+
+    /// <summary>Sets access and modification time of <paramref name="path"/> itself (symlinks too).</summary>
+    public static void SetTimes(string path, long unixSeconds)
+    {
+        ReadOnlySpan<Native.Timespec> times = [new() { Seconds = unixSeconds }, new() { Seconds = unixSeconds }];
+        if (Native.UtimensAt(Native.AT_FDCWD, path, times, Native.AT_SYMLINK_NOFOLLOW) != 0)
+        {
+            throw Error(Marshal.GetLastPInvokeError(), "utimensat", path);
+        }
+    }
+
+    /// <summary>Flushes every dirty page of the filesystem holding <paramref name="handle"/>.</summary>
+    public static void SyncFileSystem(Microsoft.Win32.SafeHandles.SafeFileHandle handle)
+    {
+        ArgumentNullException.ThrowIfNull(handle);
+        if (Native.SyncFs((int)handle.DangerousGetHandle()) != 0)
+        {
+            throw Error(Marshal.GetLastPInvokeError(), "syncfs", "");
+        }
+    }
+
+    private static IOException Error(int errno, string operation, string path) =>
+        new($"{operation} {path}: {Marshal.GetPInvokeErrorMessage(errno)}", errno);
+}

@@ -1,0 +1,50 @@
+using System.Runtime.InteropServices;
+
+namespace OstreeContainer.Ostree.Posix;
+
+/// <summary>
+/// The few libc calls .NET has no API for: extended attributes, ownership and times of
+/// symlinks themselves (the <c>l*</c> variants), and <c>syncfs</c>. Source-generated
+/// imports, so they work under NativeAOT.
+/// </summary>
+internal static partial class Native
+{
+    internal const int ENODATA = 61;
+    internal const int ENOTSUP = 95;
+    internal const int ERANGE = 34;
+    internal const int ENOENT = 2;
+    internal const int EEXIST = 17;
+    internal const int AT_FDCWD = -100;
+    internal const int AT_SYMLINK_NOFOLLOW = 0x100;
+
+    [LibraryImport("libc", EntryPoint = "lgetxattr", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial nint LGetXattr(string path, string name, Span<byte> value, nuint size);
+
+    [LibraryImport("libc", EntryPoint = "lsetxattr", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int LSetXattr(string path, string name, ReadOnlySpan<byte> value, nuint size, int flags);
+
+    [LibraryImport("libc", EntryPoint = "llistxattr", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial nint LListXattr(string path, Span<byte> list, nuint size);
+
+    [LibraryImport("libc", EntryPoint = "lchown", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int LChown(string path, uint owner, uint group);
+
+    [LibraryImport("libc", EntryPoint = "syncfs", SetLastError = true)]
+    internal static partial int SyncFs(int fd);
+
+    [LibraryImport("libc", EntryPoint = "utimensat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int UtimensAt(int dirfd, string path, ReadOnlySpan<Timespec> times, int flags);
+
+    [LibraryImport("libc", EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int Statx(int dirfd, string path, int flags, uint mask, Span<byte> buffer);
+
+    [LibraryImport("libc", EntryPoint = "geteuid")]
+    internal static partial uint GetEuid();
+
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct Timespec
+    {
+        public long Seconds;
+        public long Nanoseconds;
+    }
+}

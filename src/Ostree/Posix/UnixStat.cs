@@ -1,0 +1,37 @@
+using System.Buffers.Binary;
+using System.Runtime.InteropServices;
+
+namespace OstreeContainer.Ostree.Posix;
+
+/// <summary>
+/// The parts of <c>lstat</c> OSTree needs. Uses <c>statx(2)</c>, whose struct layout is
+/// the same on every Linux architecture (unlike <c>struct stat</c>).
+/// </summary>
+public readonly record struct UnixStat(uint Mode, uint Uid, uint Gid, long Size, long ModifiedSeconds)
+{
+    // struct statx offsets (linux/stat.h): stx_uid 20, stx_gid 24, stx_mode 28 (u16),
+    // stx_size 40, stx_mtime.tv_sec 112; the struct is 256 bytes.
+    private const int StatxSize = 256;
+    private const uint StatxBasicStats = 0x7ff;
+
+    /// <summary>Stats <paramref name="path"/> without following a final symlink.</summary>
+    /// <exception cref="FileNotFoundException">No such file.</exception>
+    /// <exception cref="IOException">Any other failure.</exception>
+    public static UnixStat LStat(string path)
+    {
+        Span<byte> buffer = stackalloc byte[StatxSize];
+        if (Native.Statx(Native.AT_FDCWD, path, Native.AT_SYMLINK_NOFOLLOW, StatxBasicStats, buffer) != 0)
+        {
+            var errno = Marshal.GetLastPInvokeError();
+            var message = $"stat {path}: {Marshal.GetPInvokeErrorMessage(errno)}";
+            throw errno == Native.ENOENT ? new FileNotFoundException(message, path) : new IOException(message, errno);
+        }
+
+        return new UnixStat(
+            BinaryPrimitives.ReadUInt16LittleEndian(buffer[28..]),
+            BinaryPrimitives.ReadUInt32LittleEndian(buffer[20..]),
+            BinaryPrimitives.ReadUInt32LittleEndian(buffer[24..]),
+            BinaryPrimitives.ReadInt64LittleEndian(buffer[40..]),
+            BinaryPrimitives.ReadInt64LittleEndian(buffer[112..]));
+    }
+}
