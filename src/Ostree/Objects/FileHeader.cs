@@ -84,15 +84,20 @@ public sealed record FileHeader(uint Uid, uint Gid, uint Mode, string SymlinkTar
         Xattr.ToValue(Xattrs),
     });
 
-    /// <summary>Parses a bare-user <c>user.ostreemeta</c> value; the symlink target comes from the file content.</summary>
-    public static FileHeader FromBareUserMeta(ReadOnlySpan<byte> meta, string symlinkTarget)
+    /// <summary>
+    /// Parses a bare-user <c>user.ostreemeta</c> value. A symlink's target is the object's
+    /// file content; <paramref name="readSymlinkTarget"/> is called only for symlinks.
+    /// </summary>
+    public static FileHeader FromBareUserMeta(ReadOnlySpan<byte> meta, Func<string> readSymlinkTarget)
     {
+        ArgumentNullException.ThrowIfNull(readSymlinkTarget);
         var v = (object[])GVariantReader.DecodeNormal(ObjectFormats.BareUserMeta, meta, ObjectFormats.DirMetaFields);
+        var mode = BinaryPrimitives.ReverseEndianness((uint)v[2]);
         var header = new FileHeader(
             BinaryPrimitives.ReverseEndianness((uint)v[0]),
             BinaryPrimitives.ReverseEndianness((uint)v[1]),
-            BinaryPrimitives.ReverseEndianness((uint)v[2]),
-            symlinkTarget,
+            mode,
+            StatMode.IsSymlink(mode) ? readSymlinkTarget() : "",
             DirMeta.WithField("xattrs", () => Xattr.FromValue(v[3])));
         header.Validate();
         return header;

@@ -455,36 +455,27 @@ public sealed class OstreeRepo
     {
         var meta = FileSystem.GetXattr(path, BareUserMetaXattr)
             ?? throw new InvalidDataException($"{BareUserMetaXattr}: xattr missing on {path}");
-        var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 64 * 1024, FileOptions.SequentialScan);
-        try
+        var header = FileHeader.FromBareUserMeta(meta, () => ReadBareUserSymlinkTarget(path));
+        if (header.IsSymlink)
         {
-            // Peek at the mode to know whether the content is a symlink target (+ NUL).
-            var header = FileHeader.FromBareUserMeta(meta, "-");
-            if (!header.IsSymlink)
-            {
-                header = header with { SymlinkTarget = "" };
-                header.Validate();
-                return new ContentObject(checksum, header, stream.Length, stream);
-            }
-
-            if (stream.Length > FileHeader.MaxSymlinkTarget + 1)
-            {
-                throw new InvalidDataException($"symlink-target: {stream.Length} bytes is too long");
-            }
-
-            var bytes = new byte[stream.Length];
-            stream.ReadExactly(bytes);
-            stream.Dispose();
-            var target = bytes.AsSpan().TrimEnd((byte)0);
-            header = header with { SymlinkTarget = Encoding.UTF8.GetString(target) };
-            header.Validate();
             return new ContentObject(checksum, header, 0, Stream.Null);
         }
-        catch
+
+        var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 64 * 1024, FileOptions.SequentialScan);
+        return new ContentObject(checksum, header, stream.Length, stream);
+    }
+
+    /// <summary>bare-user keeps a symlink as a regular file holding the target and one NUL.</summary>
+    private static string ReadBareUserSymlinkTarget(string path)
+    {
+        var length = new FileInfo(path).Length;
+        if (length > FileHeader.MaxSymlinkTarget + 1)
         {
-            stream.Dispose();
-            throw;
+            throw new InvalidDataException($"symlink-target: {length} bytes is too long");
         }
+
+        var bytes = File.ReadAllBytes(path);
+        return Encoding.UTF8.GetString(bytes.AsSpan().TrimEnd((byte)0));
     }
 
     private ContentObject OpenBareContent(Checksum checksum, string path)

@@ -282,7 +282,13 @@ public sealed class RepoTransaction : IDisposable
                 header.WriteArchiveHeader(scratch, (ulong)content.Length);
                 using var output = new FileStream(staged, FileMode.CreateNew, FileAccess.Write, FileShare.None, 64 * 1024);
                 output.Write(scratch.WrittenSpan);
-                if (!header.IsSymlink)
+                if (content.IsEmpty && !header.IsSymlink)
+                {
+                    // zlib emits an empty final block for no input; .NET writes nothing at all,
+                    // which ostree rejects ("Need more input"). Write the 2-byte stream ourselves.
+                    output.Write([0x03, 0x00]);
+                }
+                else if (!header.IsSymlink)
                 {
                     using var deflate = new DeflateStream(output, _compression, leaveOpen: true);
                     deflate.Write(content);
