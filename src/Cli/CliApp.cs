@@ -1,0 +1,43 @@
+using System.CommandLine;
+using OstreeContainer.Cli.Commands;
+
+namespace OstreeContainer.Cli;
+
+/// <summary>The <c>ostree-container</c> command tree. Verbs parse, call a library, report.</summary>
+public static class CliApp
+{
+    /// <summary>Builds the root command with every verb.</summary>
+    public static RootCommand Build()
+    {
+        var root = new RootCommand("ostree-container: OSTree repositories and OCI images, natively.")
+        {
+            InitCommand.Create(),
+            CommitCommand.Create(),
+            CheckoutCommand.Create(),
+            FsckCommand.Create(),
+            ShowCommand.Create(),
+            RefsCommand.Create(),
+        };
+        return root;
+    }
+
+    /// <summary>Parses and runs <paramref name="args"/>, writing to the given streams; returns the exit code.</summary>
+    public static int Run(string[] args, TextWriter output, TextWriter error)
+    {
+        var config = new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false };
+        try
+        {
+            return Build().Parse(args).Invoke(config);
+        }
+        catch (Exception e) when (CliErrors.IsUserFacing(e))
+        {
+            error.WriteLine($"ostree-container: error: {CliErrors.Describe(e)}");
+            return 1;
+        }
+        catch (OperationCanceledException)
+        {
+            error.WriteLine("ostree-container: cancelled");
+            return 130;
+        }
+    }
+}
