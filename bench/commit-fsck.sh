@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Benchmark: ostree-container commit/fsck vs ostree commit/fsck on the OS-sized fixture
+# tree (make-os-repo.sh tree1), side by side in one run. Each measurement is repeated
+# RUNS times (default 3); the median wall time and the peak RSS (/usr/bin/time -v) are
+# printed with ratio = ours / ostree (below 1.0 means we are faster).
+#
+# Usage: bench/commit-fsck.sh [RUNS]      env: OSTREE_CONTAINER_FIXTURES (fixture cache)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+runs=${1:-3}
+fixtures=${OSTREE_CONTAINER_FIXTURES:-/var/tmp/ostree-container-fixtures}
+shared=${OSTREE_CONTAINER_FIXTURE_SCRIPTS:-$root/../shared/fixtures}
+
+scripts/install-deps.sh
+[ -x /usr/bin/time ] || { apt-get install -y -qq time >/dev/null; }
+if [ ! -f "$fixtures/os/commits.env" ]; then
+    echo "building the OS fixture (a few minutes) ..." >&2
+    mkdir -p "$fixtures"
+    EMPTY_DELTAS=0 bash "$shared/make-os-repo.sh" "$fixtures/os" > "$fixtures/make-os-repo.log" 2>&1
+fi
+tree=$fixtures/os/tree1
+
+dotnet publish src/Cli -c Release -o "$root/out/bench-bin" --nologo -v quiet
+oc=$root/out/bench-bin/ostree-container
+work=$(mktemp -d /var/tmp/oc-bench.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+
+# measure NAME CMD... : appends "seconds kb" to $work/NAME.times
+measure() {
+    local name=$1; shift
+    sync
+    /usr/bin/time -f '%e %M' -o "$work/$name.one" "$@" >/dev/null 2>"$work/$name.err" || {
+        cat "$work/$name.err" >&2; echo "$name failed" >&2; exit 1; }
+    cat "$work/$name.one" >> "$work/$name.times"
+}
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+col() { awk -v c="$2" '{print $c}' "$work/$1.times" | median; }
+
+for i in $(seq 1 "$runs"); do
+    rm -rf "$work/ours" "$work/peer"
+    "$oc" init --repo "$work/ours" --mode archive >/dev/null
+    ostree init --repo="$work/peer" --mode=archive
+    measure commit-ours "$oc" commit --repo "$work/ours" -b bench --timestamp=@1 --tree=dir="$tree"
+    measure commit-ostree ostree commit --repo="$work/peer" -b bench --timestamp=@1 --tree=dir="$tree"
+    [ "$(cat "$work/ours/refs/heads/bench")" = "$(cat "$work/peer/refs/heads/bench")" ] || { echo "commit checksums differ" >&2; exit 1; }
+    measure fsck-ours "$oc" fsck --repo "$work/peer"
+    measure fsck-ostree ostree fsck --repo="$work/peer"
+done
+
+files=$(find "$tree" -type f | wc -l)
+bytes=$(du -sb --apparent-size "$tree" | cut -f1)
+printf '\nmachine: %s, %s cores, %s; tree: %s files, %s MB; runs: %s (median)\n' \
+    "$(uname -m)" "$(nproc)" "$(free -g | awk '/Mem:/ {print $2 " GiB"}')" "$files" "$((bytes / 1000000))" "$runs"
+printf '%-8s %12s %12s %8s %14s %14s\n' task "ours (s)" "ostree (s)" ratio "ours RSS MB" "ostree RSS MB"
+for task in commit fsck; do
+    o=$(col "$task-ours" 1); p=$(col "$task-ostree" 1)
+    om=$(col "$task-ours" 2); pm=$(col "$task-ostree" 2)
+    printf '%-8s %12s %12s %8s %14s %14s\n' "$task" "$o" "$p" "$(awk -v a="$o" -v b="$p" 'BEGIN{printf "%.2f", a/b}')" \
+        "$((om / 1024))" "$((pm / 1024))"
+done
