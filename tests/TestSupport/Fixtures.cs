@@ -53,20 +53,29 @@ public static class Fixtures
     /// <summary>The OS-sized fixture (make-os-repo.sh): two commits, a delta, a summary.</summary>
     public static OsFixture OsRepo => Os.Value;
 
-    /// <summary>A fresh empty directory, deleted when the process exits.</summary>
+    private static readonly string TempRoot = CreateTempRoot();
+
+    /// <summary>A fresh empty directory, deleted (with every other one) when the process exits.</summary>
     public static string TempDirectory(string prefix)
     {
-        var path = Path.Combine(Path.GetTempPath(), "ostree-container-tests", $"{prefix}-{Environment.ProcessId}-{Guid.NewGuid():N}"[..Math.Min(60, prefix.Length + 30)]);
+        var path = Path.Combine(TempRoot, $"{prefix}-{Guid.NewGuid():N}"[..Math.Min(40, prefix.Length + 17)]);
         Directory.CreateDirectory(path);
         return path;
     }
 
+    private static string CreateTempRoot()
+    {
+        var root = Path.Combine(Path.GetTempPath(), "ostree-container-tests", $"run-{Environment.ProcessId}");
+        Directory.CreateDirectory(root);
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => TryDelete(root);
+        return root;
+    }
+
     private static SmallFixture MakeSmall()
     {
-        var dir = Path.Combine(Path.GetTempPath(), "ostree-container-tests", $"fixture-{Environment.ProcessId}");
+        var dir = Path.Combine(TempRoot, "fixture");
         Peer.Run("bash", [Path.Combine(ScriptsDirectory, "make-fixture-repo.sh"), dir], env: new Dictionary<string, string> { ["WITH_SUMMARY"] = "1" })
             .EnsureSuccess("make-fixture-repo.sh");
-        AppDomain.CurrentDomain.ProcessExit += (_, _) => TryDelete(dir);
         var vectors = File.ReadLines(Path.Combine(dir, "vectors.txt"))
             .TakeWhile(l => !l.StartsWith("---", StringComparison.Ordinal))
             .Select(l => l.Split('=', 2))
