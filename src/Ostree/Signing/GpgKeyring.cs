@@ -59,6 +59,14 @@ public sealed class GpgKeyring
     public static GpgKeyring Parse(ReadOnlySpan<byte> data, string source = "keyring")
     {
         ArgumentNullException.ThrowIfNull(source);
+
+        // gpg ≥ 2.1 keeps its own keys in a keybox (pubring.kbx), which only gpg reads; its
+        // first blob carries the magic "KBXf" at offset 8.
+        if (data.Length >= 12 && data[8..12].SequenceEqual("KBXf"u8))
+        {
+            throw new InvalidDataException($"{source}: a GnuPG keybox (pubring.kbx) is not a keyring; export the keys with 'gpg --export'");
+        }
+
         try
         {
             return new GpgKeyring(IsArmored(data) ? ReadArmored(data, source) : ReadBinary(data.ToArray()));

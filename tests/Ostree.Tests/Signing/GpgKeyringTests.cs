@@ -98,6 +98,16 @@ public class GpgKeyringTests
     }
 
     [Fact]
+    public void Parse_GpgKeybox_ThrowsInvalidDataSayingToExport()
+    {
+        var keybox = File.ReadAllBytes(Path.Combine(Fx.Home.Directory, "pubring.kbx"));
+
+        var error = Assert.Throws<InvalidDataException>(() => GpgKeyring.Parse(keybox, "pubring.kbx"));
+
+        Assert.Contains("gpg --export", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Parse_SecretKeyExport_ThrowsInvalidData()
     {
         var file = Path.Combine(Fx.Home.Directory, $"secret-{Guid.NewGuid():N}");
