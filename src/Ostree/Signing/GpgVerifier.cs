@@ -139,10 +139,11 @@ public sealed class GpgVerifier
     {
         var fingerprint = IssuerFingerprint(signature);
         var keyId = signature.KeyId;
-        if (keyId == 0 && fingerprint is { Length: 20 })
+        if (keyId == 0 && fingerprint is { Length: 20 or 32 })
         {
-            // A v4 key id is the low 64 bits of the fingerprint (RFC 4880 §12.2).
-            keyId = BinaryPrimitives.ReadInt64BigEndian(fingerprint.AsSpan(12));
+            // Only for display (lookup goes by fingerprint): a v4 key id is the low 64 bits
+            // of the fingerprint, a v6 key id the high 64 bits (RFC 9580 §5.5.4).
+            keyId = BinaryPrimitives.ReadInt64BigEndian(fingerprint.Length == 20 ? fingerprint.AsSpan(12) : fingerprint);
         }
 
         var basic = new GpgSignature(
