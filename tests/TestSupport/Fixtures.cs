@@ -22,13 +22,17 @@ public static class Fixtures
                 return fromEnv;
             }
 
-            var dir = Path.Combine(RepositoryRoot, "..", "shared", "fixtures");
-            if (!File.Exists(Path.Combine(dir, "make-fixture-repo.sh")))
+            // shared/ lies beside the checkout; from a git worktree it may be further up.
+            for (var dir = Path.GetDirectoryName(RepositoryRoot); dir is not null; dir = Path.GetDirectoryName(dir))
             {
-                throw new InvalidOperationException($"fixture scripts not found at {Path.GetFullPath(dir)}; set OSTREE_CONTAINER_FIXTURE_SCRIPTS to the folder holding make-fixture-repo.sh");
+                var candidate = Path.Combine(dir, "shared", "fixtures");
+                if (File.Exists(Path.Combine(candidate, "make-fixture-repo.sh")))
+                {
+                    return candidate;
+                }
             }
 
-            return Path.GetFullPath(dir);
+            throw new InvalidOperationException($"fixture scripts (shared/fixtures/make-fixture-repo.sh) not found beside {RepositoryRoot}; set OSTREE_CONTAINER_FIXTURE_SCRIPTS to the folder holding them");
         }
     }
 
