@@ -115,6 +115,28 @@ public static class FileSystem
         }
     }
 
+    /// <summary>
+    /// The canonical absolute path of <paramref name="path"/> with every symlink resolved
+    /// (<c>realpath(3)</c>); null when it does not exist.
+    /// </summary>
+    public static string? RealPath(string path)
+    {
+        var resolved = Native.RealPath(path, 0);
+        if (resolved == 0)
+        {
+            return null;
+        }
+
+        try
+        {
+            return Marshal.PtrToStringUTF8(resolved);
+        }
+        finally
+        {
+            Native.Free(resolved);
+        }
+    }
+
     /// <summary>Flushes every dirty page of the filesystem holding <paramref name="handle"/>.</summary>
     public static void SyncFileSystem(Microsoft.Win32.SafeHandles.SafeFileHandle handle)
     {

@@ -38,6 +38,12 @@ internal static partial class Native
     [LibraryImport("libc", EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial int Statx(int dirfd, string path, int flags, uint mask, Span<byte> buffer);
 
+    [LibraryImport("libc", EntryPoint = "realpath", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial nint RealPath(string path, nint resolved);
+
+    [LibraryImport("libc", EntryPoint = "free")]
+    internal static partial void Free(nint pointer);
+
     [LibraryImport("libc", EntryPoint = "geteuid")]
     internal static partial uint GetEuid();
 

@@ -7,12 +7,15 @@ namespace OstreeContainer.Ostree.Posix;
 /// The parts of <c>lstat</c> OSTree needs. Uses <c>statx(2)</c>, whose struct layout is
 /// the same on every Linux architecture (unlike <c>struct stat</c>).
 /// </summary>
-public readonly record struct UnixStat(uint Mode, uint Uid, uint Gid, long Size, long ModifiedSeconds)
+public readonly record struct UnixStat(uint Mode, uint Uid, uint Gid, long Size, long ModifiedSeconds, uint ModifiedNanoseconds, ulong Inode)
 {
     // struct statx offsets (linux/stat.h): stx_uid 20, stx_gid 24, stx_mode 28 (u16),
-    // stx_size 40, stx_mtime.tv_sec 112; the struct is 256 bytes.
+    // stx_ino 32, stx_size 40, stx_mtime.tv_sec 112, .tv_nsec 120; the struct is 256 bytes.
     private const int StatxSize = 256;
     private const uint StatxBasicStats = 0x7ff;
+
+    /// <summary>Modification time in milliseconds since the epoch.</summary>
+    public long ModifiedMilliseconds => (ModifiedSeconds * 1000) + (ModifiedNanoseconds / 1_000_000);
 
     /// <summary>Stats <paramref name="path"/> without following a final symlink.</summary>
     /// <exception cref="FileNotFoundException">No such file.</exception>
@@ -32,6 +35,8 @@ public readonly record struct UnixStat(uint Mode, uint Uid, uint Gid, long Size,
             BinaryPrimitives.ReadUInt32LittleEndian(buffer[20..]),
             BinaryPrimitives.ReadUInt32LittleEndian(buffer[24..]),
             BinaryPrimitives.ReadInt64LittleEndian(buffer[40..]),
-            BinaryPrimitives.ReadInt64LittleEndian(buffer[112..]));
+            BinaryPrimitives.ReadInt64LittleEndian(buffer[112..]),
+            BinaryPrimitives.ReadUInt32LittleEndian(buffer[120..]),
+            BinaryPrimitives.ReadUInt64LittleEndian(buffer[32..]));
     }
 }

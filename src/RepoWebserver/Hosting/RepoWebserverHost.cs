@@ -1,0 +1,180 @@
+using OpenTelemetry;
+using OpenTelemetry.Metrics;
+using OstreeContainer.Ostree.Repository;
+using OstreeContainer.RepoWebserver.Serving;
+using OstreeContainer.RepoWebserver.Upstream;
+using Serilog;
+using Serilog.Events;
+using Serilog.Formatting.Compact;
+using Yarp.ReverseProxy.Forwarder;
+
+namespace OstreeContainer.RepoWebserver.Hosting;
+
+/// <summary>
+/// Builds the web application: options, Kestrel limits, Serilog JSON logs, OpenTelemetry
+/// metrics (Prometheus at <c>/metrics</c>, OTLP when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is
+/// set), health endpoints, the repo file handler and the upstream forwarder. Used by the
+/// <c>repo-webserver</c> executable and by <c>ostree-container serve</c>.
+/// </summary>
+public static class RepoWebserverHost
+{
+    private static readonly Dictionary<string, string> SwitchMappings = new(StringComparer.Ordinal)
+    {
+        ["--repo"] = $"{RepoWebserverOptions.Section}:Repo",
+        ["--object-map"] = $"{RepoWebserverOptions.Section}:ObjectMap",
+        ["--upstream"] = $"{RepoWebserverOptions.Section}:Upstream",
+        ["--port"] = $"{RepoWebserverOptions.Section}:Port",
+        ["--cache-dir"] = $"{RepoWebserverOptions.Section}:CacheDirectory",
+        ["--cache-budget"] = $"{RepoWebserverOptions.Section}:CacheBudgetBytes",
+        ["--request-logging"] = $"{RepoWebserverOptions.Section}:RequestLogging",
+    };
+
+    /// <summary>
+    /// Builds the application from command-line arguments. Configuration problems and an
+    /// unopenable repo throw <see cref="StartupException"/> with one clear line.
+    /// </summary>
+    public static WebApplication Build(string[] args)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args });
+        builder.Configuration.AddCommandLine(args, SwitchMappings);
+
+        var options = new RepoWebserverOptions();
+        builder.Configuration.GetSection(RepoWebserverOptions.Section).Bind(options);
+        var problems = options.Validate().ToList();
+        if (problems.Count > 0)
+        {
+            throw new StartupException(string.Join("; ", problems));
+        }
+
+        OstreeRepo repo;
+        try
+        {
+            repo = OstreeRepo.Open(options.Repo);
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException)
+        {
+            throw new StartupException($"cannot serve {options.Repo}: {e.Message}");
+        }
+
+        if (string.IsNullOrEmpty(builder.Configuration["urls"]))
+        {
+            builder.WebHost.UseUrls($"http://*:{options.Port}");
+        }
+
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Limits.MaxConcurrentConnections = options.MaxConnections;
+            kestrel.Limits.MaxConcurrentUpgradedConnections = 0;
+            kestrel.Limits.MaxRequestBodySize = 64 * 1024;
+            kestrel.Limits.MaxRequestLineSize = 8 * 1024;
+            kestrel.Limits.MaxRequestHeadersTotalSize = 32 * 1024;
+            kestrel.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(30);
+            kestrel.Limits.KeepAliveTimeout = TimeSpan.FromMinutes(2);
+        });
+        builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = TimeSpan.FromSeconds(options.ShutdownSeconds));
+
+        builder.Services.AddSerilog((_, logger) => logger
+            .MinimumLevel.Information()
+            .MinimumLevel.Override("Microsoft.AspNetCore", LogEventLevel.Warning)
+            .MinimumLevel.Override("Microsoft.Hosting", LogEventLevel.Information)
+            .Enrich.FromLogContext()
+            .WriteTo.Async(sink => sink.Console(new CompactJsonFormatter())));
+
+        var otel = builder.Services.AddOpenTelemetry()
+            .WithMetrics(metrics => metrics
+                .AddMeter(ServerMetrics.MeterName, "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel")
+                .AddPrometheusExporter())
+            .WithTracing(tracing => tracing.AddSource("Microsoft.AspNetCore"));
+        if (!string.IsNullOrEmpty(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
+        {
+            otel.UseOtlpExporter();
+        }
+
+        builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton(repo);
+        builder.Services.AddSingleton<ServerMetrics>();
+        builder.Services.AddSingleton(new RepoFileStore(repo, new RepoFileStoreOptions
+        {
+            MemoryCacheBudget = options.MemoryCacheBytes,
+            TranscodeCacheDirectory = options.CacheDirectory,
+            TranscodeCacheBudget = options.CacheBudgetBytes,
+        }));
+        builder.Services.AddHttpForwarder();
+        builder.Services.AddSingleton(sp => options.Upstream is null
+            ? null!
+            : new UpstreamForwarder(sp.GetRequiredService<IHttpForwarder>(), new Uri(options.Upstream)));
+        builder.Services.AddSingleton(sp => new RepoRequestHandler(
+            sp.GetRequiredService<RepoFileStore>(),
+            options.Upstream is null ? null : sp.GetRequiredService<UpstreamForwarder>(),
+            sp.GetRequiredService<ServerMetrics>()));
+
+        var app = builder.Build();
+        if (options.RequestLogging)
+        {
+            app.UseSerilogRequestLogging();
+        }
+
+        var handler = app.Services.GetRequiredService<RepoRequestHandler>();
+        // The repo handler runs before routing: it is the hot path and needs no endpoint metadata.
+        app.Use((context, next) => context.Request.Path.StartsWithSegments(RepoRequestHandler.Prefix)
+            ? handler.HandleAsync(context)
+            : next(context));
+        app.MapGet("/healthz", () => Results.Text("ok\n"));
+        app.MapGet("/readyz", (RepoFileStore store) => Directory.Exists(Path.Combine(store.Repo.Path, "objects"))
+            ? Results.Text("ready\n")
+            : Results.Text("repository unavailable\n", statusCode: StatusCodes.Status503ServiceUnavailable));
+        app.MapPrometheusScrapingEndpoint("/metrics");
+        return app;
+    }
+
+    /// <summary>Runs the server until SIGINT/SIGTERM; returns the process exit code.</summary>
+    public static async Task<int> RunAsync(string[] args, TextWriter error, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(error);
+        WebApplication app;
+        try
+        {
+            app = Build(args);
+        }
+        catch (StartupException e)
+        {
+            await error.WriteLineAsync($"repo-webserver: error: {e.Message}").ConfigureAwait(false);
+            return 1;
+        }
+
+        try
+        {
+            await app.RunAsync(cancellationToken).ConfigureAwait(false);
+            return 0;
+        }
+        catch (IOException e)
+        {
+            // Typically the port is in use.
+            await error.WriteLineAsync($"repo-webserver: error: {e.Message}").ConfigureAwait(false);
+            return 1;
+        }
+        finally
+        {
+            await app.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+}
+
+/// <summary>The server cannot start; the message is one line for the operator.</summary>
+public sealed class StartupException : Exception
+{
+    public StartupException(string message)
+        : base(message)
+    {
+    }
+
+    public StartupException()
+    {
+    }
+
+    public StartupException(string message, Exception inner)
+        : base(message, inner)
+    {
+    }
+}

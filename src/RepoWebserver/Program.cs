@@ -1,0 +1,3 @@
+using OstreeContainer.RepoWebserver.Hosting;
+
+return await RepoWebserverHost.RunAsync(args, Console.Error);

@@ -1,0 +1,146 @@
+using System.Collections.Concurrent;
+using System.IO.Compression;
+using OstreeContainer.Ostree.GVariant;
+using OstreeContainer.Ostree.Objects;
+using OstreeContainer.Ostree.Repository;
+
+namespace OstreeContainer.RepoWebserver.Serving;
+
+/// <summary>
+/// Serves bare and bare-user repos as if they were archive-z2: a <c>.filez</c> request is
+/// answered by reading the <c>.file</c> object, writing the archive header and a raw
+/// DEFLATE stream. Results are kept in a disk cache bounded by a byte budget (oldest
+/// entries evicted first); the content is verified against its checksum while it is
+/// transcoded, so a corrupt source object is never served.
+/// </summary>
+public sealed class FilezTranscoder
+{
+    private readonly OstreeRepo _repo;
+    private readonly string _cacheDirectory;
+    private readonly long _budget;
+    private readonly ConcurrentDictionary<Checksum, Lazy<Task<string?>>> _inFlight = new();
+    private readonly ConcurrentQueue<(string Path, long Size)> _entries = new();
+    private long _cachedBytes;
+
+    /// <summary>Creates a transcoder caching under <paramref name="cacheDirectory"/> up to <paramref name="budget"/> bytes.</summary>
+    public FilezTranscoder(OstreeRepo repo, string cacheDirectory, long budget)
+    {
+        ArgumentNullException.ThrowIfNull(repo);
+        _repo = repo;
+        _cacheDirectory = cacheDirectory;
+        _budget = budget;
+        Directory.CreateDirectory(cacheDirectory);
+        // Start empty: a previous run's files may be from another repo.
+        foreach (var stale in Directory.EnumerateFiles(cacheDirectory, "*.filez"))
+        {
+            File.Delete(stale);
+        }
+    }
+
+    /// <summary>Bytes currently held in the disk cache.</summary>
+    public long CachedBytes => Interlocked.Read(ref _cachedBytes);
+
+    /// <summary>The path of the transcoded <c>.filez</c> for <paramref name="checksum"/>, or null when the repo lacks the object.</summary>
+    /// <exception cref="InvalidDataException">The source object is corrupt.</exception>
+    public Task<string?> GetAsync(Checksum checksum, CancellationToken cancellationToken)
+    {
+        var cached = CachePath(checksum);
+        if (File.Exists(cached))
+        {
+            return Task.FromResult<string?>(cached);
+        }
+
+        // One transcode per object even when many clients ask at once.
+        var lazy = _inFlight.GetOrAdd(checksum, c => new Lazy<Task<string?>>(() => Task.Run(() => Transcode(c), CancellationToken.None)));
+        return lazy.Value.WaitAsync(cancellationToken);
+    }
+
+    private string? Transcode(Checksum checksum)
+    {
+        try
+        {
+            if (!_repo.HasObject(checksum, ObjectType.File))
+            {
+                return null;
+            }
+
+            var final = CachePath(checksum);
+            var temp = $"{final}.{Environment.CurrentManagedThreadId}.tmp";
+            long size;
+            using (var content = _repo.OpenContent(checksum))
+            using (var output = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, 64 * 1024))
+            using (var writer = new GVariantWriter(512))
+            using (var hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256))
+            {
+                content.Header.WriteContentHeader(writer);
+                hash.AppendData(writer.WrittenSpan);
+                writer.Reset();
+                content.Header.WriteArchiveHeader(writer, (ulong)content.Size);
+                output.Write(writer.WrittenSpan);
+                if (!content.Header.IsSymlink)
+                {
+                    if (content.Size == 0)
+                    {
+                        // The empty raw-DEFLATE stream ostree expects (see RepoTransaction).
+                        output.Write([0x03, 0x00]);
+                    }
+                    else
+                    {
+                        using var deflate = new DeflateStream(output, CompressionLevel.Fastest, leaveOpen: true);
+                        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(128 * 1024);
+                        try
+                        {
+                            int n;
+                            while ((n = content.Content.Read(buffer, 0, buffer.Length)) > 0)
+                            {
+                                hash.AppendData(buffer, 0, n);
+                                deflate.Write(buffer, 0, n);
+                            }
+                        }
+                        finally
+                        {
+                            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+                        }
+                    }
+                }
+
+                var actual = Checksum.From(hash);
+                if (actual != checksum)
+                {
+                    throw new InvalidDataException($"file {checksum}: content hashes to {actual}; not serving a corrupt object");
+                }
+
+                size = output.Length;
+            }
+
+            File.Move(temp, final, overwrite: true);
+            _entries.Enqueue((final, size));
+            Interlocked.Add(ref _cachedBytes, size);
+            Evict();
+            return final;
+        }
+        finally
+        {
+            _inFlight.TryRemove(checksum, out _);
+        }
+    }
+
+    private void Evict()
+    {
+        while (Interlocked.Read(ref _cachedBytes) > _budget && _entries.TryDequeue(out var oldest))
+        {
+            try
+            {
+                File.Delete(oldest.Path);
+            }
+            catch (IOException)
+            {
+                // A reader may still hold it open; unlinking is still fine on Linux.
+            }
+
+            Interlocked.Add(ref _cachedBytes, -oldest.Size);
+        }
+    }
+
+    private string CachePath(Checksum checksum) => Path.Combine(_cacheDirectory, checksum + ".filez");
+}

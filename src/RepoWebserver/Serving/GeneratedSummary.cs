@@ -1,0 +1,90 @@
+using System.Security.Cryptography;
+using OstreeContainer.Ostree.Objects;
+using OstreeContainer.Ostree.Repository;
+using OstreeContainer.Ostree.Summaries;
+
+namespace OstreeContainer.RepoWebserver.Serving;
+
+/// <summary>
+/// A summary for repos that have refs but no <c>summary</c> file, kept consistent with
+/// the refs and deltas: it is rebuilt whenever a ref file or the deltas change (checked by
+/// their modification times on each summary request, which clients make once per pull).
+/// Deltas are listed in the summary; it says <c>indexed-deltas</c> only when the repo
+/// publishes <c>delta-indexes/</c>, so clients never look for indexes that are not there.
+/// </summary>
+public sealed class GeneratedSummary(OstreeRepo repo)
+{
+    private readonly Lock _lock = new();
+    private string? _fingerprint;
+    private RepoFile? _current;
+
+    /// <summary>The summary for the current refs, or null when the repo has no local refs.</summary>
+    public RepoFile? Get()
+    {
+        var fingerprint = Fingerprint(out var newest);
+        lock (_lock)
+        {
+            if (fingerprint == _fingerprint)
+            {
+                return _current;
+            }
+
+            _current = Build(newest);
+            _fingerprint = fingerprint;
+            return _current;
+        }
+    }
+
+    private RepoFile? Build(DateTimeOffset newest)
+    {
+        var refs = repo.ListRefs(RefKind.Head);
+        if (refs.Count == 0)
+        {
+            return null;
+        }
+
+        var builder = new SummaryBuilder(RepoMode.Archive.ToConfigString())
+        {
+            // The newest ref/delta change, so the bytes (and ETag) are stable between changes.
+            LastModified = newest,
+            IndexedDeltas = Directory.Exists(Path.Combine(repo.Path, "delta-indexes")),
+            TombstoneCommits = repo.Config.GetBoolean("core", "tombstone-commits", false),
+        };
+        foreach (var (name, commit) in refs)
+        {
+            builder.AddRef(name.Name, commit, repo.ReadMetadataBytes(commit, ObjectType.Commit));
+        }
+
+        builder.AddDeltas(StaticDeltas.List(repo.Path));
+        var bytes = builder.Build().Serialize();
+        var etag = $"\"summary-{Convert.ToHexStringLower(SHA256.HashData(bytes))[..32]}\"";
+        return RepoFile.InMemory(bytes, etag, newest, new RepoPath("summary", RepoFileKind.Summary).CacheControl);
+    }
+
+    private string Fingerprint(out DateTimeOffset newest)
+    {
+        var latest = DateTime.UnixEpoch;
+        var parts = new List<string>();
+        foreach (var root in new[] { "refs/heads", "refs/mirrors", "deltas" })
+        {
+            var dir = new DirectoryInfo(Path.Combine(repo.Path, root));
+            if (!dir.Exists)
+            {
+                continue;
+            }
+
+            foreach (var entry in dir.EnumerateFileSystemInfos("*", SearchOption.AllDirectories))
+            {
+                parts.Add($"{entry.FullName}:{entry.LastWriteTimeUtc.Ticks}");
+                if (entry.LastWriteTimeUtc > latest)
+                {
+                    latest = entry.LastWriteTimeUtc;
+                }
+            }
+        }
+
+        newest = new DateTimeOffset(latest, TimeSpan.Zero);
+        parts.Sort(StringComparer.Ordinal);
+        return string.Join('\n', parts);
+    }
+}

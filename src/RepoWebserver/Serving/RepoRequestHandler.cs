@@ -1,0 +1,87 @@
+using OstreeContainer.RepoWebserver.Hosting;
+using OstreeContainer.RepoWebserver.Upstream;
+
+namespace OstreeContainer.RepoWebserver.Serving;
+
+/// <summary>
+/// Answers <c>GET|HEAD /repo/&lt;path&gt;</c>: allowed repo files only (see
+/// <see cref="RepoPath"/>), 404 for anything missing or not allowed (never 500 for a
+/// missing file: <c>ostree pull</c> treats 404 as "absent" and 5xx as "retry"). With an
+/// upstream configured, allowed files absent here are fetched from it.
+/// </summary>
+public sealed class RepoRequestHandler(RepoFileStore store, UpstreamForwarder? upstream, ServerMetrics metrics)
+{
+    /// <summary>The URL prefix the repo is served under.</summary>
+    public const string Prefix = "/repo";
+
+    /// <summary>Handles one request whose path starts with <see cref="Prefix"/>.</summary>
+    public async Task HandleAsync(HttpContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var request = context.Request;
+        if (!HttpMethods.IsGet(request.Method) && !HttpMethods.IsHead(request.Method))
+        {
+            context.Response.StatusCode = StatusCodes.Status405MethodNotAllowed;
+            context.Response.Headers.Allow = "GET, HEAD";
+            return;
+        }
+
+        var rest = request.Path.Value.AsSpan(Prefix.Length).TrimStart('/');
+        if (!RepoPath.TryParse(rest, out var path))
+        {
+            NotFound(context, "other");
+            return;
+        }
+
+        RepoFile? file;
+        try
+        {
+            file = await store.ResolveAsync(path, context.RequestAborted).ConfigureAwait(false);
+        }
+        catch (InvalidDataException)
+        {
+            // A corrupt object is never served; to the client it is simply not here.
+            file = null;
+        }
+
+        if (file is null)
+        {
+            if (upstream is not null)
+            {
+                await upstream.ForwardAsync(context, path).ConfigureAwait(false);
+                metrics.Request(path.Kind, context.Response.StatusCode, 0);
+                return;
+            }
+
+            NotFound(context, path.Kind.ToString());
+            return;
+        }
+
+        try
+        {
+            await RepoFileResponder.WriteAsync(context, file).ConfigureAwait(false);
+        }
+        catch (FileNotFoundException) when (!context.Response.HasStarted)
+        {
+            // Evicted from a cache between resolving and sending: resolve once more.
+            store.Forget(path);
+            file = await store.ResolveAsync(path, context.RequestAborted).ConfigureAwait(false);
+            if (file is null)
+            {
+                NotFound(context, path.Kind.ToString());
+                return;
+            }
+
+            await RepoFileResponder.WriteAsync(context, file).ConfigureAwait(false);
+        }
+
+        metrics.Request(path.Kind, context.Response.StatusCode, context.Response.ContentLength ?? 0);
+    }
+
+    private void NotFound(HttpContext context, string kind)
+    {
+        context.Response.StatusCode = StatusCodes.Status404NotFound;
+        context.Response.Headers.CacheControl = "no-cache";
+        metrics.Request(kind, StatusCodes.Status404NotFound, 0);
+    }
+}
