@@ -240,6 +240,20 @@ public class GVariantWriterTests
     }
 
     [Fact]
+    public void Write_ValueNestedDeeperThanReadersAccept_IsRejectedNotAStackOverflow()
+    {
+        // 10,000 nested variants: a reader refuses more than 128 levels, so the writer must
+        // not produce them, and must not recurse 10,000 frames deep trying.
+        object value = Variant.FromString("x");
+        for (var i = 0; i < 10_000; i++)
+        {
+            value = new Variant(GVariantType.Parse("v"), value);
+        }
+
+        Assert.Throws<ArgumentException>(() => GVariantWriter.Encode(GVariantType.Parse("v"), value));
+    }
+
+    [Fact]
     public void Write_ValueNestedAtTheLimit_RoundTrips()
     {
         object value = Variant.FromString("x");
