@@ -19,11 +19,27 @@ public static class GVariantReader
     /// </summary>
     /// <param name="memberNames">Optional names for the members of a top-level tuple, used in error messages.</param>
     /// <exception cref="InvalidDataException">The data is malformed; the message names the field.</exception>
-    public static object DecodeNormal(GVariantType type, ReadOnlySpan<byte> data, IReadOnlyList<string>? memberNames = null)
+    public static object DecodeNormal(GVariantType type, ReadOnlySpan<byte> data, IReadOnlyList<string>? memberNames = null) =>
+        DecodeNormalNamed(type, data, memberNames is null ? null : new FieldNames(memberNames));
+
+    /// <summary>Decodes <paramref name="data"/> as <paramref name="type"/> without the normal-form check.</summary>
+    /// <exception cref="InvalidDataException">The data is malformed; the message names the field.</exception>
+    public static object Decode(GVariantType type, ReadOnlySpan<byte> data, IReadOnlyList<string>? memberNames = null)
     {
         ArgumentNullException.ThrowIfNull(type);
-        var value = Decode(type, data, memberNames);
-        var writer = new GVariantWriter(data.Length + 8);
+        return DecodeValue(type, data, 0, memberNames is null ? null : new FieldNames(memberNames), normal: false);
+    }
+
+    /// <summary><see cref="DecodeNormal(GVariantType, ReadOnlySpan{byte}, IReadOnlyList{string}?)"/> with names for nested tuples too.</summary>
+    internal static object DecodeNormalNamed(GVariantType type, ReadOnlySpan<byte> data, FieldNames? names)
+    {
+        ArgumentNullException.ThrowIfNull(type);
+
+        // The decoder checks every normal-form rule as it goes (zero padding, exact sizes,
+        // minimal offset widths, one NUL per string…), so errors name the field. Re-encoding
+        // and comparing stays as the definition of normal form, in case a rule was missed.
+        var value = DecodeValue(type, data, 0, names, normal: true);
+        using var writer = new GVariantWriter(data.Length + 8);
         writer.Write(type, value);
         if (!writer.WrittenSpan.SequenceEqual(data))
         {
@@ -31,14 +47,6 @@ public static class GVariantReader
         }
 
         return value;
-    }
-
-    /// <summary>Decodes <paramref name="data"/> as <paramref name="type"/> without the normal-form check.</summary>
-    /// <exception cref="InvalidDataException">The data is malformed; the message names the field.</exception>
-    public static object Decode(GVariantType type, ReadOnlySpan<byte> data, IReadOnlyList<string>? memberNames = null)
-    {
-        ArgumentNullException.ThrowIfNull(type);
-        return DecodeValue(type, data, 0, memberNames);
     }
 
     /// <summary>Width in bytes of framing offsets in a container of <paramref name="size"/> bytes.</summary>
@@ -51,7 +59,7 @@ public static class GVariantReader
         _ => 8,
     };
 
-    private static object DecodeValue(GVariantType t, ReadOnlySpan<byte> d, int depth, IReadOnlyList<string>? names = null)
+    private static object DecodeValue(GVariantType t, ReadOnlySpan<byte> d, int depth, FieldNames? names, bool normal)
     {
         if (depth > GVariantType.MaxDepth)
         {
@@ -91,13 +99,13 @@ public static class GVariantReader
             case 's' or 'o' or 'g':
                 return ReadString(d);
             case 'v':
-                return ReadVariant(d, depth);
+                return ReadVariant(d, depth, normal);
             case 'm':
-                return ReadMaybe(t, d, depth)!;
+                return ReadMaybe(t, d, depth, names, normal)!;
             case 'a':
-                return t.IsByteArray ? d.ToArray() : ReadArray(t, d, depth);
+                return t.IsByteArray ? d.ToArray() : ReadArray(t, d, depth, names, normal);
             default:
-                return ReadTuple(t, d, depth, names);
+                return ReadTuple(t, d, depth, names, normal);
         }
     }
 
@@ -123,7 +131,7 @@ public static class GVariantReader
         return Encoding.UTF8.GetString(body);
     }
 
-    private static Variant ReadVariant(ReadOnlySpan<byte> d, int depth)
+    private static Variant ReadVariant(ReadOnlySpan<byte> d, int depth, bool normal)
     {
         var sep = d.LastIndexOf((byte)0);
         if (sep < 0)
@@ -145,15 +153,15 @@ public static class GVariantReader
 
         try
         {
-            return new Variant(childType, DecodeValue(childType, d[..sep], depth + 1));
+            return new Variant(childType, DecodeValue(childType, d[..sep], depth + 1, null, normal));
         }
         catch (InvalidDataException e)
         {
-            throw e.WithContext($"<{signature}>");
+            throw FieldPath.Prefix(e, $"<{signature}>");
         }
     }
 
-    private static object? ReadMaybe(GVariantType t, ReadOnlySpan<byte> d, int depth)
+    private static object? ReadMaybe(GVariantType t, ReadOnlySpan<byte> d, int depth, FieldNames? names, bool normal)
     {
         if (d.IsEmpty)
         {
@@ -163,7 +171,7 @@ public static class GVariantReader
         var element = t.Element!;
         if (element.IsFixedSize)
         {
-            return DecodeValue(element, d, depth + 1);
+            return DecodeValue(element, d, depth + 1, names, normal);
         }
 
         if (d[^1] != 0)
@@ -171,10 +179,10 @@ public static class GVariantReader
             throw new InvalidDataException("maybe value lacks its trailing zero byte");
         }
 
-        return DecodeValue(element, d[..^1], depth + 1);
+        return DecodeValue(element, d[..^1], depth + 1, names, normal);
     }
 
-    private static object[] ReadArray(GVariantType t, ReadOnlySpan<byte> d, int depth)
+    private static object[] ReadArray(GVariantType t, ReadOnlySpan<byte> d, int depth, FieldNames? names, bool normal)
     {
         var element = t.Element!;
         if (element.IsFixedSize)
@@ -187,7 +195,7 @@ public static class GVariantReader
             var fixedItems = new object[d.Length / element.FixedSize];
             for (var i = 0; i < fixedItems.Length; i++)
             {
-                fixedItems[i] = DecodeAt(element, d.Slice(i * element.FixedSize, element.FixedSize), depth, i);
+                fixedItems[i] = DecodeAt(element, d.Slice(i * element.FixedSize, element.FixedSize), depth, i, names, normal);
             }
 
             return fixedItems;
@@ -220,11 +228,11 @@ public static class GVariantReader
             var itemStart = GVariantType.Align(pos, element.Alignment);
             if (end > (ulong)start || itemStart > (int)end)
             {
-                throw new InvalidDataException($"element {i}: framing offset {end} out of order or outside the array body");
+                throw FieldPath.Error($"[{i}]", $"framing offset {end} out of order or outside the array body");
             }
 
             RequireZeroPadding(d[pos..itemStart], i);
-            items[i] = DecodeAt(element, d[itemStart..(int)end], depth, i);
+            items[i] = DecodeAt(element, d[itemStart..(int)end], depth, i, names, normal);
             pos = (int)end;
         }
 
@@ -233,22 +241,28 @@ public static class GVariantReader
             throw new InvalidDataException($"array has {start - pos} bytes between its last element and its framing offsets");
         }
 
+        // Checked last: when the structure itself is broken, that is the better message.
+        if (normal)
+        {
+            RequireMinimalOffsetSize(w, start, count);
+        }
+
         return items;
     }
 
-    private static object DecodeAt(GVariantType element, ReadOnlySpan<byte> d, int depth, int index)
+    private static object DecodeAt(GVariantType element, ReadOnlySpan<byte> d, int depth, int index, FieldNames? names, bool normal)
     {
         try
         {
-            return DecodeValue(element, d, depth + 1);
+            return DecodeValue(element, d, depth + 1, names, normal);
         }
         catch (InvalidDataException e)
         {
-            throw e.WithContext($"[{index}]");
+            throw FieldPath.Prefix(e, $"[{index}]");
         }
     }
 
-    private static object[] ReadTuple(GVariantType t, ReadOnlySpan<byte> d, int depth, IReadOnlyList<string>? names)
+    private static object[] ReadTuple(GVariantType t, ReadOnlySpan<byte> d, int depth, FieldNames? names, bool normal)
     {
         var members = t.Members;
         var w = OffsetSize(d.Length);
@@ -259,7 +273,7 @@ public static class GVariantReader
         for (var i = 0; i < members.Count; i++)
         {
             var member = members[i];
-            var name = names is not null && i < names.Count ? names[i] : (t.Kind == '{' ? (i == 0 ? "key" : "value") : $"member {i}");
+            var name = names?[i] ?? (t.Kind == '{' ? (i == 0 ? "key" : "value") : $"member {i}");
             var start = GVariantType.Align(pos, member.Alignment);
             int end;
             if (member.IsFixedSize)
@@ -276,13 +290,13 @@ public static class GVariantReader
                 bodyEnd = d.Length - (offsetsUsed * w);
                 if (w == 0 || bodyEnd < 0)
                 {
-                    throw new InvalidDataException($"{name}: tuple too short for its framing offsets");
+                    throw FieldPath.Error(name, "tuple too short for its framing offsets");
                 }
 
                 var offset = ReadOffset(d.Slice(bodyEnd, w));
                 if (offset > (ulong)bodyEnd)
                 {
-                    throw new InvalidDataException($"{name}: framing offset {offset} beyond the tuple body");
+                    throw FieldPath.Error(name, $"framing offset {offset} beyond the tuple body");
                 }
 
                 end = (int)offset;
@@ -290,17 +304,17 @@ public static class GVariantReader
 
             if (start > end || end > bodyEnd)
             {
-                throw new InvalidDataException($"{name}: member does not fit in the {d.Length}-byte tuple");
+                throw FieldPath.Error(name, $"member does not fit in the {d.Length}-byte tuple");
             }
 
             try
             {
                 RequireZeroPadding(d[pos..start], i);
-                values[i] = DecodeValue(member, d[start..end], depth + 1);
+                values[i] = DecodeValue(member, d[start..end], depth + 1, names?.Nested(i), normal);
             }
             catch (InvalidDataException e)
             {
-                throw e.WithContext(name);
+                throw FieldPath.Prefix(e, name);
             }
 
             pos = end;
@@ -315,7 +329,25 @@ public static class GVariantReader
             throw new InvalidDataException($"tuple has {bodyEnd - pos} unexpected bytes after its last member");
         }
 
+        if (normal && offsetsUsed > 0)
+        {
+            RequireMinimalOffsetSize(w, bodyEnd, offsetsUsed);
+        }
+
         return values;
+    }
+
+    /// <summary>
+    /// Normal form uses the narrowest offsets that fit (ostree-format.md §1.3). The width
+    /// read from the container size is wider only when the writer padded the container.
+    /// </summary>
+    private static void RequireMinimalOffsetSize(int width, int bodyLength, int count)
+    {
+        var minimal = GVariantWriter.OffsetWidth(bodyLength, count);
+        if (width != minimal)
+        {
+            throw new InvalidDataException($"framing offsets are {width} bytes wide where normal form uses {minimal}");
+        }
     }
 
     private static void RequireZeroPadding(ReadOnlySpan<byte> padding, int index)

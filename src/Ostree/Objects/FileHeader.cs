@@ -87,7 +87,7 @@ public sealed record FileHeader(uint Uid, uint Gid, uint Mode, string SymlinkTar
     /// <summary>Parses a bare-user <c>user.ostreemeta</c> value; the symlink target comes from the file content.</summary>
     public static FileHeader FromBareUserMeta(ReadOnlySpan<byte> meta, string symlinkTarget)
     {
-        var v = (object[])GVariantReader.DecodeNormal(ObjectFormats.BareUserMeta, meta, ObjectFormats.DirMetaFields);
+        var v = (object[])GVariantReader.DecodeNormalNamed(ObjectFormats.BareUserMeta, meta, ObjectFormats.DirMetaNames);
         var header = new FileHeader(
             BinaryPrimitives.ReverseEndianness((uint)v[0]),
             BinaryPrimitives.ReverseEndianness((uint)v[1]),
@@ -107,7 +107,7 @@ public sealed record FileHeader(uint Uid, uint Gid, uint Mode, string SymlinkTar
     /// <exception cref="InvalidDataException">Malformed header.</exception>
     public static FileHeader ParseArchive(ReadOnlySpan<byte> data, out ulong size, out int payloadOffset)
     {
-        var v = ParsePrefixed(data, ObjectFormats.ArchiveFileHeader, ObjectFormats.ArchiveFileHeaderFields, out payloadOffset);
+        var v = ParsePrefixed(data, ObjectFormats.ArchiveFileHeader, ObjectFormats.ArchiveFileHeaderNames, out payloadOffset);
         size = BinaryPrimitives.ReverseEndianness((ulong)v[0]);
         var header = FromFields(v, 1);
         if (header.IsSymlink && size != 0)
@@ -121,11 +121,11 @@ public sealed record FileHeader(uint Uid, uint Gid, uint Mode, string SymlinkTar
     /// <summary>Parses a checksummed header (as produced by <see cref="WriteContentHeader"/>).</summary>
     public static FileHeader ParseContentHeader(ReadOnlySpan<byte> data, out int payloadOffset)
     {
-        var v = ParsePrefixed(data, ObjectFormats.FileHeader, ObjectFormats.FileHeaderFields, out payloadOffset);
+        var v = ParsePrefixed(data, ObjectFormats.FileHeader, ObjectFormats.FileHeaderNames, out payloadOffset);
         return FromFields(v, 0);
     }
 
-    private static object[] ParsePrefixed(ReadOnlySpan<byte> data, GVariantType type, string[] fields, out int payloadOffset)
+    private static object[] ParsePrefixed(ReadOnlySpan<byte> data, GVariantType type, FieldNames fields, out int payloadOffset)
     {
         if (data.Length < PrefixLength)
         {
@@ -144,7 +144,7 @@ public sealed record FileHeader(uint Uid, uint Gid, uint Mode, string SymlinkTar
         }
 
         payloadOffset = PrefixLength + (int)length;
-        return (object[])GVariantReader.DecodeNormal(type, data[PrefixLength..payloadOffset], fields);
+        return (object[])GVariantReader.DecodeNormalNamed(type, data[PrefixLength..payloadOffset], fields);
     }
 
     private static FileHeader FromFields(object[] v, int first)

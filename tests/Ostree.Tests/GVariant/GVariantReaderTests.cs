@@ -119,6 +119,8 @@ public class GVariantReaderTests
         { "string encoded surrogate", "s", "eda08000", "UTF-8" },
         { "string truncated UTF-8", "s", "e69700", "UTF-8" },
         { "array table past the end", "aay", "616263010207", "outside" },
+        { "array offsets decreasing", "aay", "616263020103", "[1]: framing offset 1 out of order" },
+        { "array offset into the table", "aay", "616263010403", "[1]: framing offset 4" },
         { "array offset table misaligned", "as", string.Concat(Enumerable.Repeat("61", 255)) + "fe00", "outside" },
         { "array element padding", "av", "010079 0000000001 020079 03 0b", "padding" },
         { "fixed array not a multiple", "a(yt)", string.Concat(Enumerable.Repeat("00", 31)), "not a multiple of 16" },
@@ -136,6 +138,7 @@ public class GVariantReaderTests
         { "variant child string", "v", "6162 0073", "<s>: string is not NUL-terminated" },
         { "maybe fixed size", "mu", "0102", "must be 4 bytes" },
         { "maybe lacks zero", "ms", "610001", "trailing zero" },
+        { "dict entry value", "a{sv}", "6b657900 00000000 07000000 00 7a 04 0f", "[0].value: variant type 'z'" },
     };
 
     [Theory]
@@ -149,6 +152,35 @@ public class GVariantReaderTests
         Assert.Contains(expected, e.Message, StringComparison.Ordinal);
         Assert.Throws<InvalidDataException>(() => GVariantReader.DecodeNormal(type, data));
         Assert.False(string.IsNullOrEmpty(name));
+    }
+
+    [Fact]
+    public void DecodeNormal_OversizedOffsetWidth_IsNotNormalButDecodes()
+    {
+        // One 253-character string: body 254 bytes. Normal form uses a 1-byte offset (255
+        // bytes in all); this copy uses a 2-byte offset, which the 256-byte size implies.
+        var data = new byte[256];
+        data.AsSpan(0, 253).Fill((byte)'a');
+        data[254] = 254;
+
+        Assert.Single((object[])GVariantReader.Decode(GVariantTypes.StringArray, data));
+        var e = Assert.Throws<InvalidDataException>(() => GVariantReader.DecodeNormal(GVariantTypes.StringArray, data));
+        Assert.Contains("offset", e.Message, StringComparison.Ordinal);
+        Assert.Contains("2 bytes", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void DecodeNormal_TupleOversizedOffsetWidth_NamesTheMember()
+    {
+        // (ss) with a 2-byte offset although body + 1 fits in 255.
+        var data = new byte[256];
+        data[0] = (byte)'a';
+        data.AsSpan(2, 251).Fill((byte)'b');
+        data[254] = 2;
+
+        Assert.Equal(2, ((object[])GVariantReader.Decode(GVariantType.Parse("(ss)"), data)).Length);
+        var e = Assert.Throws<InvalidDataException>(() => GVariantReader.DecodeNormal(GVariantType.Parse("(ss)"), data, ["first", "second"]));
+        Assert.Contains("offset", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -209,6 +241,24 @@ public class GVariantReaderTests
 
         var e = Assert.Throws<InvalidDataException>(() => GVariantReader.Decode(GVariantType.Parse("v"), data));
         Assert.Contains("variant type", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Decode_MemberNames_PrefixTheFieldPath()
+    {
+        // dirtree type with an invalid UTF-8 file name in files[1].
+        var type = GVariantType.Parse("(a(say)a(sayay))");
+        var bytes = GVariantWriter.Encode(type, new object[]
+        {
+            new object[] { new object[] { "a", new byte[32] }, new object[] { "b", new byte[32] } },
+            Array.Empty<object>(),
+        });
+        var at = Array.IndexOf(bytes, (byte)'b');
+        bytes[at] = 0xFF;
+
+        var e = Assert.Throws<InvalidDataException>(() => GVariantReader.Decode(type, bytes, ["files", "dirs"]));
+        Assert.StartsWith("files[1].", e.Message, StringComparison.Ordinal);
+        Assert.Contains("UTF-8", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]

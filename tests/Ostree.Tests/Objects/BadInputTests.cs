@@ -41,6 +41,9 @@ public static class Bad
         ["DirTree.NameDotDot"] = new(ObjectKind.DirTree, "dirs[0].name", () => DirTreeBytes([], [Dir("..")])),
         ["DirTree.NameEmpty"] = new(ObjectKind.DirTree, "files[0].name", () => DirTreeBytes([File("")], [])),
         ["DirTree.DirNameSlashOnly"] = new(ObjectKind.DirTree, "dirs[1].name", () => DirTreeBytes([], [Dir("a"), Dir("b/")])),
+        ["DirTree.NameWithNul"] = new(ObjectKind.DirTree, "files[1].name", () => Replace(DirTreeBytes([File("a"), File("b#c")], []), "b#c", "b\0c")),
+        ["DirTree.NameInvalidUtf8"] = new(ObjectKind.DirTree, "files[0].name", () => Replace(DirTreeBytes([File("a#c")], []), "a#c", "a\u00ffc", latin1: true)),
+        ["DirTree.DirNameInvalidUtf8"] = new(ObjectKind.DirTree, "dirs[0].name", () => Replace(DirTreeBytes([], [Dir("a#")]), "a#", "a\u00c0", latin1: true)),
 
         // dirtree order (§2.2): strictly increasing byte-wise, a name in one list only.
         ["DirTree.FilesUnsorted"] = new(ObjectKind.DirTree, "files[1].name", () => DirTreeBytes([File("b"), File("a")], [])),
@@ -49,6 +52,7 @@ public static class Bad
         ["DirTree.DirsDuplicate"] = new(ObjectKind.DirTree, "dirs[1].name", () => DirTreeBytes([], [Dir("x"), Dir("x")])),
         ["DirTree.SortedByUtf16NotBytes"] = new(ObjectKind.DirTree, "files[1].name", () => DirTreeBytes([File("\U0001F600"), File("\uFFFD")], [])),
         ["DirTree.UppercaseAfterLowercase"] = new(ObjectKind.DirTree, "files[1].name", () => DirTreeBytes([File("a"), File("B")], [])),
+        ["DirTree.NameIsFileAndDir"] = new(ObjectKind.DirTree, "dirs[0].name", () => DirTreeBytes([File("a"), File("x")], [Dir("x")])),
 
         // dirtree checksums: exactly 32 bytes.
         ["DirTree.FileChecksum31"] = new(ObjectKind.DirTree, "files[0]", () => DirTreeBytes([File("a", 31)], [])),
@@ -61,9 +65,16 @@ public static class Bad
         // dirtree framing, on the real usr/bin (83 bytes: files hello-link, hi) and root (dirs etc, usr, var).
         ["DirTree.TupleOffsetPastEnd"] = new(ObjectKind.DirTree, "files", () => Patch(UsrBin(), 82, 0xF0)),
         ["DirTree.ArrayTablePastEnd"] = new(ObjectKind.DirTree, "files", () => Patch(UsrBin(), 81, 0x60)),
+        ["DirTree.ArrayOffsetIntoTable"] = new(ObjectKind.DirTree, "files[0]", () => Patch(UsrBin(), 80, 0x51)),
+        ["DirTree.ArrayOffsetsDecreasing"] = new(ObjectKind.DirTree, "dirs[1]", () => Patch(Root1(), 211, 0x40)),
+        ["DirTree.ElementOffsetPastElement"] = new(ObjectKind.DirTree, "files[0]", () => Patch(UsrBin(), 43, 0x40)),
         ["DirTree.WideTupleOffsetFFFFFFFF"] = new(ObjectKind.DirTree, "files", () => PatchUInt32(WideMany(), ^4, uint.MaxValue)),
         ["DirTree.WideArrayTableFFFFFFFF"] = new(ObjectKind.DirTree, "files", () => PatchUInt32(WideMany(), WideManyFilesEnd() - 4, uint.MaxValue)),
+        ["DirTree.OversizedOffsetWidth"] = new(ObjectKind.DirTree, "files", WideOffsetDirTree),
+        ["DirTree.TrailingGarbage"] = new(ObjectKind.DirTree, "dirs[0]", () => [.. UsrBin(), 0x00]),
+        ["DirTree.EmptyWithTwoBytes"] = new(ObjectKind.DirTree, "dirs[0]", () => [0x00, 0x00]),
         ["DirTree.Empty"] = new(ObjectKind.DirTree, "files", () => []),
+        ["DirTree.NameNotTerminated"] = new(ObjectKind.DirTree, "files[0].name", () => Replace(DirTreeBytes([File("a")], []), "a\0", "a\u0001", latin1: true)),
 
         // dirmeta (§2.1): a directory mode with permission bits only; canonical xattrs.
         ["DirMeta.ModeRegularFile"] = new(ObjectKind.DirMeta, "mode", () => DirMetaBytes(RegularMode)),
@@ -88,10 +99,20 @@ public static class Bad
         ["Commit.SubjectInvalidUtf8"] = new(ObjectKind.Commit, "subject", () => Replace(Commit1(), "fixture commit", "fixture\u00ffcommit", latin1: true)),
         ["Commit.BodyInvalidUtf8"] = new(ObjectKind.Commit, "body", () => Replace(Commit1(), "first body", "first\u00c3body", latin1: true)),
         ["Commit.TimestampPaddingNonZero"] = new(ObjectKind.Commit, "timestamp", () => Patch(Commit1(), 0x46, 0x01)),
+        ["Commit.MetadataPaddingNonZero"] = new(ObjectKind.Commit, "metadata[0].value", () => Patch(Commit1(), 0x14, 0x01)),
+        ["Commit.MetadataKeyInvalidUtf8"] = new(ObjectKind.Commit, "metadata[0].key", () => Replace(Commit1(), "ostree.ref", "ostree\u00ffref", latin1: true)),
+        ["Commit.MetadataVariantTypeInvalid"] = new(ObjectKind.Commit, "metadata[0].value", () => Replace(Commit1(), "\0as", "\0a(", latin1: true)),
+        ["Commit.MetadataBoolean2"] = new(ObjectKind.Commit, "metadata[0].value", () => Patch(CommitWithMetadata("b", Variant.FromBoolean(true)), 8, 2)),
+        ["Commit.MetadataDeepVariant10000"] = new(ObjectKind.Commit, "metadata[0].value", () => CommitWithNestedVariant(10_000)),
+        ["Commit.MetadataDeepVariant129"] = new(ObjectKind.Commit, "metadata[0].value", () => CommitWithNestedVariant(129)),
+        ["Commit.OversizedOffsetWidth"] = new(ObjectKind.Commit, "framing offsets", WideOffsetCommit),
         ["Commit.MetadataOffsetPastEnd"] = new(ObjectKind.Commit, "metadata", () => Patch(Commit1(), 0x95, 0x97)),
         ["Commit.RelatedOffsetsDecreasing"] = new(ObjectKind.Commit, "related", () => Patch(Commit1(), 0x93, 0x28)),
 
         // commitmeta: an a{sv}.
+        ["CommitMeta.DeepVariant10000"] = new(ObjectKind.CommitMeta, "[0].value", () => CommitMetaWithNestedVariant(10_000)),
+        ["CommitMeta.KeyInvalidUtf8"] = new(ObjectKind.CommitMeta, "[0].key", () => Replace(CommitMeta1(), "fixture.note", "fixture\u00fenote", latin1: true)),
+        ["CommitMeta.ValueTypeMissing"] = new(ObjectKind.CommitMeta, "[0].value", () => Replace(CommitMeta1(), "\0s\r", "\0\0\r", latin1: true)),
 
         // .filez header (§5): prefix, length, mode, rdev, target, size.
         ["ArchiveFile.ShorterThanPrefix"] = new(ObjectKind.ArchiveFile, "header", () => Archive()[..5]),
@@ -310,8 +331,14 @@ public class BadInputTests
         Assert.Equal(0xA1FFu, FileHeader.FromBareUserMeta(Bad.DirMetaBytes(0xA1FF), "t").Mode);
     }
 
+    [Fact]
+    public void Corpus_CoversEveryParser()
+    {
+        Assert.Equal(Enum.GetValues<ObjectKind>().Order(), Bad.Cases.Values.Select(c => c.Kind).Distinct().Order());
+    }
+
     /// <summary>Real objects, and how much of each a parser needs (the whole object, or the .filez header).</summary>
-    public static TheoryData<string> TruncatedObjects => ["commit1", "commit2", "root-dirtree", "usr-bin-dirtree", "dirmeta", "hello.filez", "symlink.filez", "xattr.filez"];
+    public static TheoryData<string> TruncatedObjects => ["commit1", "commit2", "root-dirtree", "usr-bin-dirtree", "dirmeta", "commitmeta", "hello.filez", "symlink.filez", "xattr.filez"];
 
     [Theory]
     [MemberData(nameof(TruncatedObjects))]
