@@ -87,6 +87,10 @@ public static class Bad
         ["DirMeta.XattrNameNotTerminated"] = new(ObjectKind.DirMeta, "xattrs[0].name", () => DirMetaBytes(DirectoryMode, XattrRaw("user.a"u8.ToArray(), [1]))),
         ["DirMeta.XattrNameEmpty"] = new(ObjectKind.DirMeta, "xattrs[0].name", () => DirMetaBytes(DirectoryMode, XattrRaw([0], [1]))),
         ["DirMeta.XattrNameInnerNul"] = new(ObjectKind.DirMeta, "xattrs[0].name", () => DirMetaBytes(DirectoryMode, XattrRaw("user\0a\0"u8.ToArray(), [1]))),
+        ["DirMeta.XattrNameInvalidUtf8"] = new(ObjectKind.DirMeta, "xattrs[0].name", () => DirMetaBytes(DirectoryMode, XattrRaw([.. "user."u8, 0xFF, 0], [1]))),
+        ["DirMeta.XattrsUnsorted"] = new(ObjectKind.DirMeta, "xattrs[1].name", () => DirMetaBytes(DirectoryMode, Xattr("user.b", "1"), Xattr("user.a", "2"))),
+        ["DirMeta.XattrsDuplicate"] = new(ObjectKind.DirMeta, "xattrs[1].name", () => DirMetaBytes(DirectoryMode, Xattr("user.a", "1"), Xattr("user.a", "2"))),
+        ["DirMeta.XattrEmptyValue"] = new(ObjectKind.DirMeta, "xattrs[0].value", () => DirMetaBytes(DirectoryMode, Xattr("user.a", ""))),
 
         // commit (§2.3): checksum lengths, strings, padding, metadata.
         ["Commit.ParentChecksum31"] = new(ObjectKind.Commit, "parent", () => CommitWith(1, Sum(31))),
@@ -133,6 +137,9 @@ public static class Bad
         ["ArchiveFile.SymlinkTargetInvalidUtf8"] = new(ObjectKind.ArchiveFile, "symlink-target", () => Replace(Archive(mode: SymlinkMode, target: "../x#y"), "x#y", "x\u00ffy", latin1: true)),
         ["ArchiveFile.SymlinkWithSize"] = new(ObjectKind.ArchiveFile, "size", () => Archive(size: 12, mode: SymlinkMode, target: "t")),
         ["ArchiveFile.RegularWithTarget"] = new(ObjectKind.ArchiveFile, "symlink-target", () => Archive(target: "../etc/passwd")),
+        ["ArchiveFile.XattrNameInvalidUtf8"] = new(ObjectKind.ArchiveFile, "xattrs[0].name", () => Archive(xattrs: [XattrRaw([.. "user."u8, 0xC3, 0], [1])])),
+        ["ArchiveFile.XattrsUnsorted"] = new(ObjectKind.ArchiveFile, "xattrs[1].name", () => Archive(xattrs: [Xattr("user.z", "1"), Xattr("security.a", "2")])),
+        ["ArchiveFile.XattrEmptyValue"] = new(ObjectKind.ArchiveFile, "xattrs[0].value", () => Archive(xattrs: [Xattr("user.a", "")])),
         ["ArchiveFile.HeaderTrailingGarbage"] = new(ObjectKind.ArchiveFile, "symlink-target", () => PatchUInt32BigEndian([.. Archive(), 0x00], 0, 27)),
 
         // bare-user user.ostreemeta (§6).
@@ -140,6 +147,7 @@ public static class Bad
         ["BareUserMeta.ModeDirectory"] = new(ObjectKind.BareUserMeta, "mode", () => DirMetaBytes(DirectoryMode)),
         ["BareUserMeta.SymlinkEmptyTarget"] = new(ObjectKind.BareUserMeta, "symlink-target", () => DirMetaBytes(SymlinkMode)),
         ["BareUserMeta.RegularWithTarget"] = new(ObjectKind.BareUserMeta, "symlink-target", () => DirMetaBytes(RegularMode), Target: "x"),
+        ["BareUserMeta.XattrsUnsorted"] = new(ObjectKind.BareUserMeta, "xattrs[1].name", () => DirMetaBytes(RegularMode, Xattr("user.b", "1"), Xattr("user.a", "2"))),
     };
 
     /// <summary>Parses <paramref name="data"/> with the parser for <paramref name="kind"/>.</summary>
