@@ -115,6 +115,12 @@ public sealed record FileHeader(uint Uid, uint Gid, uint Mode, string SymlinkTar
             throw new InvalidDataException($"size: {size} declared for a symlink");
         }
 
+        // No file is larger than off_t allows; callers pass the size to Stream APIs as a long.
+        if (size > long.MaxValue)
+        {
+            throw new InvalidDataException($"size: {size} is larger than any file can be");
+        }
+
         return header;
     }
 

@@ -137,6 +137,8 @@ public static class Bad
         ["ArchiveFile.SymlinkTargetInvalidUtf8"] = new(ObjectKind.ArchiveFile, "symlink-target", () => Replace(Archive(mode: SymlinkMode, target: "../x#y"), "x#y", "x\u00ffy", latin1: true)),
         ["ArchiveFile.SymlinkWithSize"] = new(ObjectKind.ArchiveFile, "size", () => Archive(size: 12, mode: SymlinkMode, target: "t")),
         ["ArchiveFile.RegularWithTarget"] = new(ObjectKind.ArchiveFile, "symlink-target", () => Archive(target: "../etc/passwd")),
+        ["ArchiveFile.SizeTwoToThe63"] = new(ObjectKind.ArchiveFile, "size", () => Archive(size: 1UL << 63)),
+        ["ArchiveFile.SizeMaxValue"] = new(ObjectKind.ArchiveFile, "size", () => Archive(size: ulong.MaxValue)),
         ["ArchiveFile.XattrNameInvalidUtf8"] = new(ObjectKind.ArchiveFile, "xattrs[0].name", () => Archive(xattrs: [XattrRaw([.. "user."u8, 0xC3, 0], [1])])),
         ["ArchiveFile.XattrsUnsorted"] = new(ObjectKind.ArchiveFile, "xattrs[1].name", () => Archive(xattrs: [Xattr("user.z", "1"), Xattr("security.a", "2")])),
         ["ArchiveFile.XattrEmptyValue"] = new(ObjectKind.ArchiveFile, "xattrs[0].value", () => Archive(xattrs: [Xattr("user.a", "")])),
