@@ -27,7 +27,7 @@ public static class GVariantReader
     public static object Decode(GVariantType type, ReadOnlySpan<byte> data, IReadOnlyList<string>? memberNames = null)
     {
         ArgumentNullException.ThrowIfNull(type);
-        return DecodeValue(type, data, 0, memberNames is null ? null : new FieldNames(memberNames), normal: false);
+        return DecodeValue(type, data, 0, memberNames is null ? null : new FieldNames(memberNames), new DecodeState(normal: false, data.Length));
     }
 
     /// <summary><see cref="DecodeNormal(GVariantType, ReadOnlySpan{byte}, IReadOnlyList{string}?)"/> with names for nested tuples too.</summary>
@@ -38,7 +38,7 @@ public static class GVariantReader
         // The decoder checks every normal-form rule as it goes (zero padding, exact sizes,
         // minimal offset widths, one NUL per string…), so errors name the field. Re-encoding
         // and comparing stays as the definition of normal form, in case a rule was missed.
-        var value = DecodeValue(type, data, 0, names, normal: true);
+        var value = DecodeValue(type, data, 0, names, new DecodeState(normal: true, data.Length));
         using var writer = new GVariantWriter(data.Length + 8);
         writer.Write(type, value);
         if (!writer.WrittenSpan.SequenceEqual(data))
@@ -59,7 +59,7 @@ public static class GVariantReader
         _ => 8,
     };
 
-    private static object DecodeValue(GVariantType t, ReadOnlySpan<byte> d, int depth, FieldNames? names, bool normal)
+    private static object DecodeValue(GVariantType t, ReadOnlySpan<byte> d, int depth, FieldNames? names, DecodeState state)
     {
         if (depth > GVariantType.MaxDepth)
         {
@@ -99,13 +99,13 @@ public static class GVariantReader
             case 's' or 'o' or 'g':
                 return ReadString(d);
             case 'v':
-                return ReadVariant(d, depth, normal);
+                return ReadVariant(d, depth, state);
             case 'm':
-                return ReadMaybe(t, d, depth, names, normal)!;
+                return ReadMaybe(t, d, depth, names, state)!;
             case 'a':
-                return t.IsByteArray ? d.ToArray() : ReadArray(t, d, depth, names, normal);
+                return t.IsByteArray ? d.ToArray() : ReadArray(t, d, depth, names, state);
             default:
-                return ReadTuple(t, d, depth, names, normal);
+                return ReadTuple(t, d, depth, names, state);
         }
     }
 
@@ -131,7 +131,7 @@ public static class GVariantReader
         return Encoding.UTF8.GetString(body);
     }
 
-    private static Variant ReadVariant(ReadOnlySpan<byte> d, int depth, bool normal)
+    private static Variant ReadVariant(ReadOnlySpan<byte> d, int depth, DecodeState state)
     {
         var sep = d.LastIndexOf((byte)0);
         if (sep < 0)
@@ -153,7 +153,7 @@ public static class GVariantReader
 
         try
         {
-            return new Variant(childType, DecodeValue(childType, d[..sep], depth + 1, null, normal));
+            return new Variant(childType, DecodeValue(childType, d[..sep], depth + 1, null, state));
         }
         catch (InvalidDataException e)
         {
@@ -161,7 +161,7 @@ public static class GVariantReader
         }
     }
 
-    private static object? ReadMaybe(GVariantType t, ReadOnlySpan<byte> d, int depth, FieldNames? names, bool normal)
+    private static object? ReadMaybe(GVariantType t, ReadOnlySpan<byte> d, int depth, FieldNames? names, DecodeState state)
     {
         if (d.IsEmpty)
         {
@@ -171,7 +171,7 @@ public static class GVariantReader
         var element = t.Element!;
         if (element.IsFixedSize)
         {
-            return DecodeValue(element, d, depth + 1, names, normal);
+            return DecodeValue(element, d, depth + 1, names, state);
         }
 
         if (d[^1] != 0)
@@ -179,10 +179,10 @@ public static class GVariantReader
             throw new InvalidDataException("maybe value lacks its trailing zero byte");
         }
 
-        return DecodeValue(element, d[..^1], depth + 1, names, normal);
+        return DecodeValue(element, d[..^1], depth + 1, names, state);
     }
 
-    private static object[] ReadArray(GVariantType t, ReadOnlySpan<byte> d, int depth, FieldNames? names, bool normal)
+    private static object[] ReadArray(GVariantType t, ReadOnlySpan<byte> d, int depth, FieldNames? names, DecodeState state)
     {
         var element = t.Element!;
         if (element.IsFixedSize)
@@ -192,10 +192,11 @@ public static class GVariantReader
                 throw new InvalidDataException($"array of '{element}' is {d.Length} bytes, not a multiple of {element.FixedSize}");
             }
 
+            state.Reserve(d.Length / element.FixedSize, element);
             var fixedItems = new object[d.Length / element.FixedSize];
             for (var i = 0; i < fixedItems.Length; i++)
             {
-                fixedItems[i] = DecodeAt(element, d.Slice(i * element.FixedSize, element.FixedSize), depth, i, names, normal);
+                fixedItems[i] = DecodeAt(element, d.Slice(i * element.FixedSize, element.FixedSize), depth, i, names, state);
             }
 
             return fixedItems;
@@ -220,6 +221,7 @@ public static class GVariantReader
 
         var start = (int)tableStart;
         var count = (d.Length - start) / w;
+        state.Reserve(count, element);
         var items = new object[count];
         var pos = 0;
         for (var i = 0; i < count; i++)
@@ -232,7 +234,7 @@ public static class GVariantReader
             }
 
             RequireZeroPadding(d[pos..itemStart], i);
-            items[i] = DecodeAt(element, d[itemStart..(int)end], depth, i, names, normal);
+            items[i] = DecodeAt(element, d[itemStart..(int)end], depth, i, names, state);
             pos = (int)end;
         }
 
@@ -242,7 +244,7 @@ public static class GVariantReader
         }
 
         // Checked last: when the structure itself is broken, that is the better message.
-        if (normal)
+        if (state.Normal)
         {
             RequireMinimalOffsetSize(w, start, count);
         }
@@ -250,11 +252,11 @@ public static class GVariantReader
         return items;
     }
 
-    private static object DecodeAt(GVariantType element, ReadOnlySpan<byte> d, int depth, int index, FieldNames? names, bool normal)
+    private static object DecodeAt(GVariantType element, ReadOnlySpan<byte> d, int depth, int index, FieldNames? names, DecodeState state)
     {
         try
         {
-            return DecodeValue(element, d, depth + 1, names, normal);
+            return DecodeValue(element, d, depth + 1, names, state);
         }
         catch (InvalidDataException e)
         {
@@ -262,7 +264,7 @@ public static class GVariantReader
         }
     }
 
-    private static object[] ReadTuple(GVariantType t, ReadOnlySpan<byte> d, int depth, FieldNames? names, bool normal)
+    private static object[] ReadTuple(GVariantType t, ReadOnlySpan<byte> d, int depth, FieldNames? names, DecodeState state)
     {
         var members = t.Members;
         var w = OffsetSize(d.Length);
@@ -310,7 +312,7 @@ public static class GVariantReader
             try
             {
                 RequireZeroPadding(d[pos..start], i);
-                values[i] = DecodeValue(member, d[start..end], depth + 1, names?.Nested(i), normal);
+                values[i] = DecodeValue(member, d[start..end], depth + 1, names?.Nested(i), state);
             }
             catch (InvalidDataException e)
             {
@@ -329,7 +331,7 @@ public static class GVariantReader
             throw new InvalidDataException($"tuple has {bodyEnd - pos} unexpected bytes after its last member");
         }
 
-        if (normal && offsetsUsed > 0)
+        if (state.Normal && offsetsUsed > 0)
         {
             RequireMinimalOffsetSize(w, bodyEnd, offsetsUsed);
         }
@@ -347,6 +349,34 @@ public static class GVariantReader
         if (width != minimal)
         {
             throw new InvalidDataException($"framing offsets are {width} bytes wide where normal form uses {minimal}");
+        }
+    }
+
+    /// <summary>The mode of one decode and what it may still allocate.</summary>
+    private sealed class DecodeState(bool normal, int inputLength)
+    {
+        // Values are objects, each 24+ bytes, and an element of a fixed-size type such as
+        // ((((y)))) is one byte yet several values: without a bound a 1 MiB variant of
+        // a((((…)))) would expand into gigabytes. OSTree's formats use well under one value
+        // per byte; 2 still admits a(y), a(yy) and ab of any length.
+        private const int ValuesPerByte = 2;
+        private const int ValuesBase = 4096;
+
+        private long _remaining = ValuesBase + (ValuesPerByte * (long)inputLength);
+
+        /// <summary>Whether to enforce normal form (minimal offset widths) while decoding.</summary>
+        public bool Normal => normal;
+
+        /// <summary>Charges an array of <paramref name="count"/> elements before it is allocated.</summary>
+        public void Reserve(int count, GVariantType element)
+        {
+            // Nested arrays charge for themselves when they are decoded.
+            _remaining -= (long)count * element.ValueCount;
+            if (_remaining < 0)
+            {
+                throw new InvalidDataException(
+                    $"array of {count} '{GVariantType.Printable(element.Signature)}' elements would decode into more than {ValuesPerByte} values per byte of input");
+            }
         }
     }
 

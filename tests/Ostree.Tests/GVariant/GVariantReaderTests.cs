@@ -235,6 +235,37 @@ public class GVariantReaderTests
     }
 
     [Fact]
+    public void Decode_OneByteElementsOfDeeplyNestedTuples_AreRejectedBeforeExpanding()
+    {
+        // Each element of a((((…(y)…)))) is one byte but decodes into one object[] per level:
+        // 100 KB of it would become ~300 MB of objects. Hidden in a variant's type string
+        // (up to 255 characters) this fits in any metadata dictionary.
+        var type = GVariantType.Parse("a" + new string('(', 100) + "y" + new string(')', 100));
+        var data = new byte[100_000];
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        var e = Assert.Throws<InvalidDataException>(() => GVariantReader.Decode(type, data));
+        Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 50_000_000, "rejecting allocated more than 50 MB");
+        Assert.Contains("values", e.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("ay")]
+    [InlineData("ab")]
+    [InlineData("a()")]
+    [InlineData("a(y)")]
+    [InlineData("a(yy)")]
+    public void Decode_ArraysOfSmallElements_StillDecode(string signature)
+    {
+        var type = GVariantType.Parse(signature);
+        var data = new byte[100_000];
+
+        var value = GVariantReader.DecodeNormal(type, data);
+
+        Assert.Equal(100_000 / Math.Max(1, type.Element!.FixedSize), value is byte[] bytes ? bytes.Length : ((object[])value).Length);
+    }
+
+    [Fact]
     public void Decode_VariantWithTooDeepType_IsRejected()
     {
         var data = Hex.Bytes("00").Concat(System.Text.Encoding.ASCII.GetBytes(new string('a', 200) + "y")).ToArray();
