@@ -19,11 +19,27 @@ public static class GVariantReader
     /// </summary>
     /// <param name="memberNames">Optional names for the members of a top-level tuple, used in error messages.</param>
     /// <exception cref="InvalidDataException">The data is malformed; the message names the field.</exception>
-    public static object DecodeNormal(GVariantType type, ReadOnlySpan<byte> data, IReadOnlyList<string>? memberNames = null)
+    public static object DecodeNormal(GVariantType type, ReadOnlySpan<byte> data, IReadOnlyList<string>? memberNames = null) =>
+        DecodeNormalNamed(type, data, memberNames is null ? null : new FieldNames(memberNames));
+
+    /// <summary>Decodes <paramref name="data"/> as <paramref name="type"/> without the normal-form check.</summary>
+    /// <exception cref="InvalidDataException">The data is malformed; the message names the field.</exception>
+    public static object Decode(GVariantType type, ReadOnlySpan<byte> data, IReadOnlyList<string>? memberNames = null)
     {
         ArgumentNullException.ThrowIfNull(type);
-        var value = Decode(type, data, memberNames);
-        var writer = new GVariantWriter(data.Length + 8);
+        return DecodeValue(type, data, 0, memberNames is null ? null : new FieldNames(memberNames), new DecodeState(normal: false, data.Length));
+    }
+
+    /// <summary><see cref="DecodeNormal(GVariantType, ReadOnlySpan{byte}, IReadOnlyList{string}?)"/> with names for nested tuples too.</summary>
+    internal static object DecodeNormalNamed(GVariantType type, ReadOnlySpan<byte> data, FieldNames? names)
+    {
+        ArgumentNullException.ThrowIfNull(type);
+
+        // The decoder checks every normal-form rule as it goes (zero padding, exact sizes,
+        // minimal offset widths, one NUL per string…), so errors name the field. Re-encoding
+        // and comparing stays as the definition of normal form, in case a rule was missed.
+        var value = DecodeValue(type, data, 0, names, new DecodeState(normal: true, data.Length));
+        using var writer = new GVariantWriter(data.Length + 8);
         writer.Write(type, value);
         if (!writer.WrittenSpan.SequenceEqual(data))
         {
@@ -31,14 +47,6 @@ public static class GVariantReader
         }
 
         return value;
-    }
-
-    /// <summary>Decodes <paramref name="data"/> as <paramref name="type"/> without the normal-form check.</summary>
-    /// <exception cref="InvalidDataException">The data is malformed; the message names the field.</exception>
-    public static object Decode(GVariantType type, ReadOnlySpan<byte> data, IReadOnlyList<string>? memberNames = null)
-    {
-        ArgumentNullException.ThrowIfNull(type);
-        return DecodeValue(type, data, 0, memberNames);
     }
 
     /// <summary>Width in bytes of framing offsets in a container of <paramref name="size"/> bytes.</summary>
@@ -51,7 +59,7 @@ public static class GVariantReader
         _ => 8,
     };
 
-    private static object DecodeValue(GVariantType t, ReadOnlySpan<byte> d, int depth, IReadOnlyList<string>? names = null)
+    private static object DecodeValue(GVariantType t, ReadOnlySpan<byte> d, int depth, FieldNames? names, DecodeState state)
     {
         if (depth > GVariantType.MaxDepth)
         {
@@ -91,13 +99,13 @@ public static class GVariantReader
             case 's' or 'o' or 'g':
                 return ReadString(d);
             case 'v':
-                return ReadVariant(d, depth);
+                return ReadVariant(d, depth, state);
             case 'm':
-                return ReadMaybe(t, d, depth)!;
+                return ReadMaybe(t, d, depth, names, state)!;
             case 'a':
-                return t.IsByteArray ? d.ToArray() : ReadArray(t, d, depth);
+                return t.IsByteArray ? d.ToArray() : ReadArray(t, d, depth, names, state);
             default:
-                return ReadTuple(t, d, depth, names);
+                return ReadTuple(t, d, depth, names, state);
         }
     }
 
@@ -123,7 +131,7 @@ public static class GVariantReader
         return Encoding.UTF8.GetString(body);
     }
 
-    private static Variant ReadVariant(ReadOnlySpan<byte> d, int depth)
+    private static Variant ReadVariant(ReadOnlySpan<byte> d, int depth, DecodeState state)
     {
         var sep = d.LastIndexOf((byte)0);
         if (sep < 0)
@@ -145,15 +153,15 @@ public static class GVariantReader
 
         try
         {
-            return new Variant(childType, DecodeValue(childType, d[..sep], depth + 1));
+            return new Variant(childType, DecodeValue(childType, d[..sep], depth + 1, null, state));
         }
         catch (InvalidDataException e)
         {
-            throw e.WithContext($"<{signature}>");
+            throw FieldPath.Prefix(e, $"<{signature}>");
         }
     }
 
-    private static object? ReadMaybe(GVariantType t, ReadOnlySpan<byte> d, int depth)
+    private static object? ReadMaybe(GVariantType t, ReadOnlySpan<byte> d, int depth, FieldNames? names, DecodeState state)
     {
         if (d.IsEmpty)
         {
@@ -163,7 +171,7 @@ public static class GVariantReader
         var element = t.Element!;
         if (element.IsFixedSize)
         {
-            return DecodeValue(element, d, depth + 1);
+            return DecodeValue(element, d, depth + 1, names, state);
         }
 
         if (d[^1] != 0)
@@ -171,10 +179,10 @@ public static class GVariantReader
             throw new InvalidDataException("maybe value lacks its trailing zero byte");
         }
 
-        return DecodeValue(element, d[..^1], depth + 1);
+        return DecodeValue(element, d[..^1], depth + 1, names, state);
     }
 
-    private static object[] ReadArray(GVariantType t, ReadOnlySpan<byte> d, int depth)
+    private static object[] ReadArray(GVariantType t, ReadOnlySpan<byte> d, int depth, FieldNames? names, DecodeState state)
     {
         var element = t.Element!;
         if (element.IsFixedSize)
@@ -184,10 +192,11 @@ public static class GVariantReader
                 throw new InvalidDataException($"array of '{element}' is {d.Length} bytes, not a multiple of {element.FixedSize}");
             }
 
+            state.Reserve(d.Length / element.FixedSize, element);
             var fixedItems = new object[d.Length / element.FixedSize];
             for (var i = 0; i < fixedItems.Length; i++)
             {
-                fixedItems[i] = DecodeAt(element, d.Slice(i * element.FixedSize, element.FixedSize), depth, i);
+                fixedItems[i] = DecodeAt(element, d.Slice(i * element.FixedSize, element.FixedSize), depth, i, names, state);
             }
 
             return fixedItems;
@@ -212,6 +221,7 @@ public static class GVariantReader
 
         var start = (int)tableStart;
         var count = (d.Length - start) / w;
+        state.Reserve(count, element);
         var items = new object[count];
         var pos = 0;
         for (var i = 0; i < count; i++)
@@ -220,11 +230,11 @@ public static class GVariantReader
             var itemStart = GVariantType.Align(pos, element.Alignment);
             if (end > (ulong)start || itemStart > (int)end)
             {
-                throw new InvalidDataException($"element {i}: framing offset {end} out of order or outside the array body");
+                throw FieldPath.Error($"[{i}]", $"framing offset {end} out of order or outside the array body");
             }
 
             RequireZeroPadding(d[pos..itemStart], i);
-            items[i] = DecodeAt(element, d[itemStart..(int)end], depth, i);
+            items[i] = DecodeAt(element, d[itemStart..(int)end], depth, i, names, state);
             pos = (int)end;
         }
 
@@ -233,22 +243,28 @@ public static class GVariantReader
             throw new InvalidDataException($"array has {start - pos} bytes between its last element and its framing offsets");
         }
 
+        // Checked last: when the structure itself is broken, that is the better message.
+        if (state.Normal)
+        {
+            RequireMinimalOffsetSize(w, start, count);
+        }
+
         return items;
     }
 
-    private static object DecodeAt(GVariantType element, ReadOnlySpan<byte> d, int depth, int index)
+    private static object DecodeAt(GVariantType element, ReadOnlySpan<byte> d, int depth, int index, FieldNames? names, DecodeState state)
     {
         try
         {
-            return DecodeValue(element, d, depth + 1);
+            return DecodeValue(element, d, depth + 1, names, state);
         }
         catch (InvalidDataException e)
         {
-            throw e.WithContext($"[{index}]");
+            throw FieldPath.Prefix(e, $"[{index}]");
         }
     }
 
-    private static object[] ReadTuple(GVariantType t, ReadOnlySpan<byte> d, int depth, IReadOnlyList<string>? names)
+    private static object[] ReadTuple(GVariantType t, ReadOnlySpan<byte> d, int depth, FieldNames? names, DecodeState state)
     {
         var members = t.Members;
         var w = OffsetSize(d.Length);
@@ -259,7 +275,7 @@ public static class GVariantReader
         for (var i = 0; i < members.Count; i++)
         {
             var member = members[i];
-            var name = names is not null && i < names.Count ? names[i] : (t.Kind == '{' ? (i == 0 ? "key" : "value") : $"member {i}");
+            var name = names?[i] ?? (t.Kind == '{' ? (i == 0 ? "key" : "value") : $"member {i}");
             var start = GVariantType.Align(pos, member.Alignment);
             int end;
             if (member.IsFixedSize)
@@ -276,13 +292,13 @@ public static class GVariantReader
                 bodyEnd = d.Length - (offsetsUsed * w);
                 if (w == 0 || bodyEnd < 0)
                 {
-                    throw new InvalidDataException($"{name}: tuple too short for its framing offsets");
+                    throw FieldPath.Error(name, "tuple too short for its framing offsets");
                 }
 
                 var offset = ReadOffset(d.Slice(bodyEnd, w));
                 if (offset > (ulong)bodyEnd)
                 {
-                    throw new InvalidDataException($"{name}: framing offset {offset} beyond the tuple body");
+                    throw FieldPath.Error(name, $"framing offset {offset} beyond the tuple body");
                 }
 
                 end = (int)offset;
@@ -290,17 +306,17 @@ public static class GVariantReader
 
             if (start > end || end > bodyEnd)
             {
-                throw new InvalidDataException($"{name}: member does not fit in the {d.Length}-byte tuple");
+                throw FieldPath.Error(name, $"member does not fit in the {d.Length}-byte tuple");
             }
 
             try
             {
                 RequireZeroPadding(d[pos..start], i);
-                values[i] = DecodeValue(member, d[start..end], depth + 1);
+                values[i] = DecodeValue(member, d[start..end], depth + 1, names?.Nested(i), state);
             }
             catch (InvalidDataException e)
             {
-                throw e.WithContext(name);
+                throw FieldPath.Prefix(e, name);
             }
 
             pos = end;
@@ -315,7 +331,53 @@ public static class GVariantReader
             throw new InvalidDataException($"tuple has {bodyEnd - pos} unexpected bytes after its last member");
         }
 
+        if (state.Normal && offsetsUsed > 0)
+        {
+            RequireMinimalOffsetSize(w, bodyEnd, offsetsUsed);
+        }
+
         return values;
+    }
+
+    /// <summary>
+    /// Normal form uses the narrowest offsets that fit (ostree-format.md §1.3). The width
+    /// read from the container size is wider only when the writer padded the container.
+    /// </summary>
+    private static void RequireMinimalOffsetSize(int width, int bodyLength, int count)
+    {
+        var minimal = GVariantWriter.OffsetWidth(bodyLength, count);
+        if (width != minimal)
+        {
+            throw new InvalidDataException($"framing offsets are {width} bytes wide where normal form uses {minimal}");
+        }
+    }
+
+    /// <summary>The mode of one decode and what it may still allocate.</summary>
+    private sealed class DecodeState(bool normal, int inputLength)
+    {
+        // Values are objects, each 24+ bytes, and an element of a fixed-size type such as
+        // ((((y)))) is one byte yet several values: without a bound a 1 MiB variant of
+        // a((((…)))) would expand into gigabytes. OSTree's formats use well under one value
+        // per byte; 2 still admits a(y), a(yy) and ab of any length.
+        private const int ValuesPerByte = 2;
+        private const int ValuesBase = 4096;
+
+        private long _remaining = ValuesBase + (ValuesPerByte * (long)inputLength);
+
+        /// <summary>Whether to enforce normal form (minimal offset widths) while decoding.</summary>
+        public bool Normal => normal;
+
+        /// <summary>Charges an array of <paramref name="count"/> elements before it is allocated.</summary>
+        public void Reserve(int count, GVariantType element)
+        {
+            // Nested arrays charge for themselves when they are decoded.
+            _remaining -= (long)count * element.ValueCount;
+            if (_remaining < 0)
+            {
+                throw new InvalidDataException(
+                    $"array of {count} '{GVariantType.Printable(element.Signature)}' elements would decode into more than {ValuesPerByte} values per byte of input");
+            }
+        }
     }
 
     private static void RequireZeroPadding(ReadOnlySpan<byte> padding, int index)

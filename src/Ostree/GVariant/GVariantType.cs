@@ -22,6 +22,7 @@ public sealed class GVariantType
         FixedSize = fixedSize;
         Element = element;
         Members = members;
+        ValueCount = 1 + (kind == 'm' ? element!.ValueCount : 0) + members.Sum(m => m.ValueCount);
     }
 
     /// <summary>The type string, e.g. <c>(a{sv}aya(say)sstayay)</c>.</summary>
@@ -44,6 +45,13 @@ public sealed class GVariantType
 
     /// <summary>Member types of a tuple or dictionary entry (empty otherwise).</summary>
     public IReadOnlyList<GVariantType> Members { get; }
+
+    /// <summary>
+    /// Decoded values in one value of this type, not counting the contents of arrays and
+    /// variants: 1 for a basic type, 1 + the members' counts for a tuple. The reader uses it
+    /// to bound what an array of small elements expands into.
+    /// </summary>
+    internal int ValueCount { get; }
 
     /// <summary>True for <c>s</c>, <c>o</c> and <c>g</c>.</summary>
     public bool IsString => Kind is 's' or 'o' or 'g';

@@ -58,7 +58,7 @@ public sealed class GVariantWriter : IDisposable
             throw new InvalidOperationException("a top-level GVariant value must start 8-aligned");
         }
 
-        WriteValue(type, value);
+        WriteValue(type, value, 0);
     }
 
     /// <summary>Overwrites 4 already-written bytes at <paramref name="offset"/> with a big-endian value (length prefixes).</summary>
@@ -78,8 +78,30 @@ public sealed class GVariantWriter : IDisposable
         }
     }
 
-    private void WriteValue(GVariantType t, object? v)
+    /// <summary>
+    /// The narrowest framing-offset width W for which body + count × W still fits in W
+    /// bytes (ostree-format.md §1.3; GLib <c>gvs_calculate_total_size</c>).
+    /// </summary>
+    internal static int OffsetWidth(long bodyLength, int count)
     {
+        var w = 1;
+        while (w < 8 && bodyLength + ((long)count * w) > (1L << (8 * w)) - 1)
+        {
+            w *= 2;
+        }
+
+        return w;
+    }
+
+    private void WriteValue(GVariantType t, object? v, int depth)
+    {
+        // The reader refuses values nested deeper than this (as GLib does), so never write
+        // one; checking here also bounds the recursion for values built by callers.
+        if (depth > GVariantType.MaxDepth)
+        {
+            throw new ArgumentException($"value nested deeper than {GVariantType.MaxDepth} levels", nameof(v));
+        }
+
         switch (t.Kind)
         {
             case 'b':
@@ -113,12 +135,12 @@ public sealed class GVariantWriter : IDisposable
                 WriteString((string)v!);
                 return;
             case 'v':
-                WriteVariant((Variant)v!);
+                WriteVariant((Variant)v!, depth);
                 return;
             case 'm':
                 if (v is not null)
                 {
-                    WriteValue(t.Element!, v);
+                    WriteValue(t.Element!, v, depth + 1);
                     if (!t.Element!.IsFixedSize)
                     {
                         WriteByte(0);
@@ -135,10 +157,10 @@ public sealed class GVariantWriter : IDisposable
                 });
                 return;
             case 'a':
-                WriteArray(t, (IList)v!);
+                WriteArray(t, (IList)v!, depth);
                 return;
             default:
-                WriteTuple(t, (IList)v!);
+                WriteTuple(t, (IList)v!, depth);
                 return;
         }
     }
@@ -156,24 +178,24 @@ public sealed class GVariantWriter : IDisposable
         span[count] = 0;
     }
 
-    private void WriteVariant(Variant v)
+    private void WriteVariant(Variant v, int depth)
     {
         // The child is serialised as if at offset 0; the variant itself is 8-aligned,
         // so aligning relative to the buffer start gives the same padding.
-        WriteValue(v.Type, v.Value);
+        WriteValue(v.Type, v.Value, depth + 1);
         WriteByte(0);
         var sig = v.Type.Signature;
         Encoding.ASCII.GetBytes(sig, Advance(sig.Length));
     }
 
-    private void WriteArray(GVariantType t, IList items)
+    private void WriteArray(GVariantType t, IList items, int depth)
     {
         var element = t.Element!;
         if (element.IsFixedSize)
         {
             foreach (var item in items)
             {
-                WriteValue(element, item);
+                WriteValue(element, item, depth + 1);
             }
 
             return;
@@ -191,7 +213,7 @@ public sealed class GVariantWriter : IDisposable
             for (var i = 0; i < items.Count; i++)
             {
                 PadTo(start, element.Alignment);
-                WriteValue(element, items[i]);
+                WriteValue(element, items[i], depth + 1);
                 ends[i] = _length - start;
             }
 
@@ -203,7 +225,7 @@ public sealed class GVariantWriter : IDisposable
         }
     }
 
-    private void WriteTuple(GVariantType t, IList members)
+    private void WriteTuple(GVariantType t, IList members, int depth)
     {
         if (members.Count != t.Members.Count)
         {
@@ -217,7 +239,7 @@ public sealed class GVariantWriter : IDisposable
         {
             var member = t.Members[i];
             PadTo(start, member.Alignment);
-            WriteValue(member, members[i]);
+            WriteValue(member, members[i], depth + 1);
             if (!member.IsFixedSize && i != t.Members.Count - 1)
             {
                 ends[n++] = _length - start;
@@ -242,13 +264,7 @@ public sealed class GVariantWriter : IDisposable
             return;
         }
 
-        // The smallest width for which body + offsets still fits in that width.
-        var w = 1;
-        while (w < 8 && bodyLength + ((long)n * w) > (1L << (8 * w)) - 1)
-        {
-            w *= 2;
-        }
-
+        var w = OffsetWidth(bodyLength, n);
         var span = Advance(n * w);
         for (var i = 0; i < n; i++)
         {

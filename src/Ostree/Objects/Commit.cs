@@ -48,7 +48,7 @@ public sealed record Commit(
     /// <exception cref="InvalidDataException">Malformed; the message names the field.</exception>
     public static Commit Parse(ReadOnlySpan<byte> data)
     {
-        var v = (object[])GVariantReader.DecodeNormal(ObjectFormats.Commit, data, ObjectFormats.CommitFields);
+        var v = (object[])GVariantReader.DecodeNormalNamed(ObjectFormats.Commit, data, ObjectFormats.CommitNames);
         var parent = (byte[])v[1];
         var related = (object[])v[2];
         var relatedList = new RelatedObject[related.Length];

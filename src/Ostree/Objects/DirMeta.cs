@@ -10,7 +10,7 @@ public sealed record DirMeta(uint Uid, uint Gid, uint Mode, IReadOnlyList<Xattr>
     /// <exception cref="InvalidDataException">Malformed, not normal form, or mode not a plain directory mode.</exception>
     public static DirMeta Parse(ReadOnlySpan<byte> data)
     {
-        var v = (object[])GVariantReader.DecodeNormal(ObjectFormats.DirMeta, data, ObjectFormats.DirMetaFields);
+        var v = (object[])GVariantReader.DecodeNormalNamed(ObjectFormats.DirMeta, data, ObjectFormats.DirMetaNames);
         var meta = new DirMeta(
             BinaryPrimitives.ReverseEndianness((uint)v[0]),
             BinaryPrimitives.ReverseEndianness((uint)v[1]),
@@ -44,7 +44,8 @@ public sealed record DirMeta(uint Uid, uint Gid, uint Mode, IReadOnlyList<Xattr>
         }
         catch (InvalidDataException e)
         {
-            throw e.WithContext(field);
+            // A path, so "xattrs" and "[1].name" read "xattrs[1].name".
+            throw FieldPath.Prefix(e, field);
         }
     }
 }

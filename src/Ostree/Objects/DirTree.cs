@@ -18,7 +18,7 @@ public sealed record DirTree(IReadOnlyList<DirTreeFile> Files, IReadOnlyList<Dir
     /// <exception cref="InvalidDataException">Malformed; the message names the entry and field.</exception>
     public static DirTree Parse(ReadOnlySpan<byte> data)
     {
-        var v = (object[])GVariantReader.DecodeNormal(ObjectFormats.DirTree, data, ObjectFormats.DirTreeFields);
+        var v = (object[])GVariantReader.DecodeNormalNamed(ObjectFormats.DirTree, data, ObjectFormats.DirTreeNames);
         var fileItems = (object[])v[0];
         var dirItems = (object[])v[1];
         var files = new DirTreeFile[fileItems.Length];
@@ -148,7 +148,7 @@ public sealed record DirTree(IReadOnlyList<DirTreeFile> Files, IReadOnlyList<Dir
             var c = NameOrder.Instance.Compare(Files[a].Name, Directories[b].Name);
             if (c == 0)
             {
-                throw new InvalidDataException($"'{Files[a].Name}' is both a file and a directory");
+                throw new InvalidDataException($"dirs[{b}].name: '{Files[a].Name}' is also files[{a}]; a name is either a file or a directory");
             }
 
             if (c < 0)

@@ -91,7 +91,7 @@ public sealed record FileHeader(uint Uid, uint Gid, uint Mode, string SymlinkTar
     public static FileHeader FromBareUserMeta(ReadOnlySpan<byte> meta, Func<string> readSymlinkTarget)
     {
         ArgumentNullException.ThrowIfNull(readSymlinkTarget);
-        var v = (object[])GVariantReader.DecodeNormal(ObjectFormats.BareUserMeta, meta, ObjectFormats.DirMetaFields);
+        var v = (object[])GVariantReader.DecodeNormalNamed(ObjectFormats.BareUserMeta, meta, ObjectFormats.DirMetaNames);
         var mode = BinaryPrimitives.ReverseEndianness((uint)v[2]);
         var header = new FileHeader(
             BinaryPrimitives.ReverseEndianness((uint)v[0]),
@@ -112,12 +112,18 @@ public sealed record FileHeader(uint Uid, uint Gid, uint Mode, string SymlinkTar
     /// <exception cref="InvalidDataException">Malformed header.</exception>
     public static FileHeader ParseArchive(ReadOnlySpan<byte> data, out ulong size, out int payloadOffset)
     {
-        var v = ParsePrefixed(data, ObjectFormats.ArchiveFileHeader, ObjectFormats.ArchiveFileHeaderFields, out payloadOffset);
+        var v = ParsePrefixed(data, ObjectFormats.ArchiveFileHeader, ObjectFormats.ArchiveFileHeaderNames, out payloadOffset);
         size = BinaryPrimitives.ReverseEndianness((ulong)v[0]);
         var header = FromFields(v, 1);
         if (header.IsSymlink && size != 0)
         {
             throw new InvalidDataException($"size: {size} declared for a symlink");
+        }
+
+        // No file is larger than off_t allows; callers pass the size to Stream APIs as a long.
+        if (size > long.MaxValue)
+        {
+            throw new InvalidDataException($"size: {size} is larger than any file can be");
         }
 
         return header;
@@ -126,11 +132,11 @@ public sealed record FileHeader(uint Uid, uint Gid, uint Mode, string SymlinkTar
     /// <summary>Parses a checksummed header (as produced by <see cref="WriteContentHeader"/>).</summary>
     public static FileHeader ParseContentHeader(ReadOnlySpan<byte> data, out int payloadOffset)
     {
-        var v = ParsePrefixed(data, ObjectFormats.FileHeader, ObjectFormats.FileHeaderFields, out payloadOffset);
+        var v = ParsePrefixed(data, ObjectFormats.FileHeader, ObjectFormats.FileHeaderNames, out payloadOffset);
         return FromFields(v, 0);
     }
 
-    private static object[] ParsePrefixed(ReadOnlySpan<byte> data, GVariantType type, string[] fields, out int payloadOffset)
+    private static object[] ParsePrefixed(ReadOnlySpan<byte> data, GVariantType type, FieldNames fields, out int payloadOffset)
     {
         if (data.Length < PrefixLength)
         {
@@ -149,7 +155,7 @@ public sealed record FileHeader(uint Uid, uint Gid, uint Mode, string SymlinkTar
         }
 
         payloadOffset = PrefixLength + (int)length;
-        return (object[])GVariantReader.DecodeNormal(type, data[PrefixLength..payloadOffset], fields);
+        return (object[])GVariantReader.DecodeNormalNamed(type, data[PrefixLength..payloadOffset], fields);
     }
 
     private static FileHeader FromFields(object[] v, int first)

@@ -50,4 +50,14 @@ public static class ObjectFormats
     internal static readonly string[] ArchiveFileHeaderFields = ["size", "uid", "gid", "mode", "rdev", "symlink-target", "xattrs"];
     internal static readonly string[] SummaryFields = ["refs", "metadata"];
     internal static readonly string[] DeltaSuperblockFields = ["metadata", "timestamp", "from", "to", "commit", "recursive-deltas", "parts", "fallbacks"];
+
+    // Names down to the tuples inside arrays, so errors read "files[2].name", "xattrs[0].value".
+    private static readonly FieldNames XattrNames = new(["name", "value"]);
+    private static readonly FieldNames DictEntryNames = new(["key", "value"]);
+
+    internal static readonly FieldNames DirMetaNames = new(DirMetaFields, [null, null, null, XattrNames]);
+    internal static readonly FieldNames DirTreeNames = new(DirTreeFields, [new(["name", "checksum"]), new(["name", "tree", "meta"])]);
+    internal static readonly FieldNames CommitNames = new(CommitFields, [DictEntryNames, null, new(["name", "checksum"])]);
+    internal static readonly FieldNames FileHeaderNames = new(FileHeaderFields, [null, null, null, null, null, XattrNames]);
+    internal static readonly FieldNames ArchiveFileHeaderNames = new(ArchiveFileHeaderFields, [null, null, null, null, null, null, XattrNames]);
 }
