@@ -30,7 +30,7 @@ public sealed class RepoWebserverOptions
     public long CacheBudgetBytes { get; set; } = 1L << 30;
 
     /// <summary>Memory budget for small immutable files, in bytes.</summary>
-    public long MemoryCacheBytes { get; set; } = 128L << 20;
+    public long MemoryCacheBytes { get; set; } = 48L << 20;
 
     /// <summary>Log one JSON line per request.</summary>
     public bool RequestLogging { get; set; } = true;

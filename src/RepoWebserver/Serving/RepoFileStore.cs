@@ -13,7 +13,7 @@ public sealed record RepoFileStoreOptions
     public int MemoryCacheMaxFileSize { get; init; } = 256 * 1024;
 
     /// <summary>Total bytes of the in-memory cache of small immutable files.</summary>
-    public long MemoryCacheBudget { get; init; } = 128L << 20;
+    public long MemoryCacheBudget { get; init; } = 48L << 20;
 
     /// <summary>Where <c>.filez</c> synthesised from bare/bare-user repos are cached.</summary>
     public string TranscodeCacheDirectory { get; init; } = Path.Combine(Path.GetTempPath(), "repo-webserver-filez");
