@@ -40,6 +40,7 @@ public sealed class RepoFileStore
     private readonly GeneratedSummary _summary;
     private readonly FilezTranscoder? _transcoder;
     private readonly ConcurrentDictionary<string, RepoFile> _immutable = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, bool> _plainDirectories = new(StringComparer.Ordinal);
     private long _memoryBytes;
 
     /// <summary>Serves <paramref name="repo"/>.</summary>
@@ -99,21 +100,63 @@ public sealed class RepoFileStore
     private RepoFile? OnDisk(RepoPath path)
     {
         var full = Path.Combine(_root, path.Relative);
-        var real = FileSystem.RealPath(full);
-        if (real is null || !real.StartsWith(_root + "/", StringComparison.Ordinal))
+        if (path.Kind == RepoFileKind.Ref)
+        {
+            // Refs may be symlinks to other refs (aliases); follow them, but only inside the repo.
+            var real = FileSystem.RealPath(full);
+            if (real is null || !real.StartsWith(_root + "/", StringComparison.Ordinal))
+            {
+                return null;
+            }
+
+            full = real;
+        }
+        else if (!IsPlainDirectory(Path.GetDirectoryName(path.Relative)!))
         {
             return null;
         }
 
         try
         {
-            var stat = UnixStat.LStat(real);
-            return StatMode.IsRegular(stat.Mode) ? FromStat(real, path.CacheControl, stat) : null;
+            // lstat: the file itself must be a regular file, never a symlink.
+            var stat = UnixStat.LStat(full);
+            return StatMode.IsRegular(stat.Mode) ? FromStat(full, path.CacheControl, stat) : null;
         }
         catch (FileNotFoundException)
         {
             return null;
         }
+        catch (IOException)
+        {
+            // ENOTDIR and friends: a path component is not a directory.
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// Whether <paramref name="relative"/> (e.g. <c>objects/ab</c>) resolves to itself inside
+    /// the repo: no component is a symlink. Checked once per directory with realpath.
+    /// </summary>
+    private bool IsPlainDirectory(string relative)
+    {
+        if (relative.Length == 0)
+        {
+            return true;
+        }
+
+        if (_plainDirectories.ContainsKey(relative))
+        {
+            return true;
+        }
+
+        var expected = Path.Combine(_root, relative);
+        if (FileSystem.RealPath(expected) != expected)
+        {
+            return false;
+        }
+
+        _plainDirectories.TryAdd(relative, true);
+        return true;
     }
 
     private static RepoFile FromStat(string path, string cacheControl, UnixStat? known = null)
