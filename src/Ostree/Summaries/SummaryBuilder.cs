@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using OstreeContainer.Ostree.GVariant;
 using OstreeContainer.Ostree.Objects;
+using OstreeContainer.Ostree.Repository;
 
 namespace OstreeContainer.Ostree.Summaries;
 
@@ -55,6 +56,27 @@ public sealed class SummaryBuilder
 
     /// <summary>The generation time to record; null takes the current time from the <see cref="TimeProvider"/>.</summary>
     public DateTimeOffset? LastModified { get; set; }
+
+    /// <summary>
+    /// A builder fed what <c>ostree summary -u</c> reads from <paramref name="repo"/>: its
+    /// mode, <c>core.tombstone-commits</c>, <c>core.collection-id</c>, every ref under
+    /// <c>refs/heads</c> with its commit object, and the static deltas on disk.
+    /// </summary>
+    public static SummaryBuilder ForRepository(OstreeRepo repo, TimeProvider? timeProvider = null)
+    {
+        ArgumentNullException.ThrowIfNull(repo);
+        var builder = new SummaryBuilder(repo.Config.Get("core", "mode") ?? "bare", timeProvider)
+        {
+            TombstoneCommits = repo.Config.GetBoolean("core", "tombstone-commits", false),
+            CollectionId = repo.Config.Get("core", "collection-id"),
+        };
+        foreach (var (name, commit) in repo.ListRefs(RefKind.Head))
+        {
+            builder.AddRef(name.Name, commit, repo.ReadMetadataBytes(commit, ObjectType.Commit));
+        }
+
+        return builder.AddDeltas(StaticDeltas.List(repo.Path));
+    }
 
     /// <summary>
     /// Adds a ref. The commit object supplies the summary's commit size (its length), the

@@ -1,5 +1,4 @@
 using System.Security.Cryptography;
-using OstreeContainer.Ostree.Objects;
 using OstreeContainer.Ostree.Repository;
 using OstreeContainer.Ostree.Summaries;
 
@@ -37,25 +36,17 @@ public sealed class GeneratedSummary(OstreeRepo repo)
 
     private RepoFile? Build(DateTimeOffset newest)
     {
-        var refs = repo.ListRefs(RefKind.Head);
-        if (refs.Count == 0)
+        if (repo.ListRefs(RefKind.Head).Count == 0)
         {
             return null;
         }
 
-        var builder = new SummaryBuilder(RepoMode.Archive.ToConfigString())
-        {
-            // The newest ref/delta change, so the bytes (and ETag) are stable between changes.
-            LastModified = newest,
-            IndexedDeltas = Directory.Exists(Path.Combine(repo.Path, "delta-indexes")),
-            TombstoneCommits = repo.Config.GetBoolean("core", "tombstone-commits", false),
-        };
-        foreach (var (name, commit) in refs)
-        {
-            builder.AddRef(name.Name, commit, repo.ReadMetadataBytes(commit, ObjectType.Commit));
-        }
-
-        builder.AddDeltas(StaticDeltas.List(repo.Path));
+        var builder = SummaryBuilder.ForRepository(repo);
+        // Clients pull only from archive repos; non-archive ones are transcoded on the fly.
+        builder.Mode = RepoMode.Archive.ToConfigString();
+        // The newest ref/delta change, so the bytes (and ETag) are stable between changes.
+        builder.LastModified = newest;
+        builder.IndexedDeltas = Directory.Exists(Path.Combine(repo.Path, "delta-indexes"));
         var bytes = builder.Build().Serialize();
         var etag = $"\"summary-{Convert.ToHexStringLower(SHA256.HashData(bytes))[..32]}\"";
         return RepoFile.InMemory(bytes, etag, newest, new RepoPath("summary", RepoFileKind.Summary).CacheControl);

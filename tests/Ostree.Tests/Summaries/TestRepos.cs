@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using OstreeContainer.Ostree.Objects;
+using OstreeContainer.Ostree.Repository;
 using OstreeContainer.Ostree.Summaries;
 
 namespace OstreeContainer.Ostree.Tests.Summaries;
@@ -21,40 +22,23 @@ internal static class TestRepos
     };
 
     /// <summary>Every ref under refs/heads with the commit it names (ostree lists these in the summary).</summary>
-    public static List<(string Name, Checksum Commit)> HeadRefs(string repo)
-    {
-        var heads = System.IO.Path.Combine(repo, "refs", "heads");
-        return Directory.EnumerateFiles(heads, "*", SearchOption.AllDirectories)
-            .Select(f => (System.IO.Path.GetRelativePath(heads, f).Replace('\\', '/'), Checksum.Parse(File.ReadAllText(f).Trim())))
-            .ToList();
-    }
+    public static List<(string Name, Checksum Commit)> HeadRefs(string repo) =>
+        [.. OstreeRepo.Open(repo).ListRefs(RefKind.Head).Select(r => (r.Key.Name, r.Value))];
 
     public static string ObjectPath(string repo, Checksum checksum, string extension)
     {
-        var hex = checksum.ToString();
-        return System.IO.Path.Combine(repo, "objects", hex[..2], $"{hex[2..]}.{extension}");
+        ObjectTypeExtensions.TryParseExtension(extension, out var type);
+        return OstreeRepo.Open(repo).ObjectPath(checksum, type);
     }
 
-    public static byte[] CommitObject(string repo, Checksum checksum) => File.ReadAllBytes(ObjectPath(repo, checksum, "commit"));
-
-    /// <summary>core.mode from the repo's config (ostree's default is bare).</summary>
-    public static string Mode(string repo) =>
-        File.ReadLines(System.IO.Path.Combine(repo, "config"))
-            .Select(l => l.Trim())
-            .Where(l => l.StartsWith("mode=", StringComparison.Ordinal))
-            .Select(l => l["mode=".Length..])
-            .FirstOrDefault() ?? "bare";
+    public static byte[] CommitObject(string repo, Checksum checksum) => OstreeRepo.Open(repo).ReadMetadataBytes(checksum, ObjectType.Commit);
 
     /// <summary>A builder fed exactly what <c>ostree summary -u</c> reads from <paramref name="repo"/>.</summary>
     public static SummaryBuilder BuilderLikeOstree(string repo, DateTimeOffset lastModified)
     {
-        var builder = new SummaryBuilder(Mode(repo)) { LastModified = lastModified };
-        foreach (var (name, commit) in HeadRefs(repo))
-        {
-            builder.AddRef(name, commit, CommitObject(repo, commit));
-        }
-
-        return builder.AddDeltas(StaticDeltas.List(repo));
+        var builder = SummaryBuilder.ForRepository(OstreeRepo.Open(repo));
+        builder.LastModified = lastModified;
+        return builder;
     }
 
     /// <summary>A private copy of <paramref name="repo"/> that a test may modify.</summary>
