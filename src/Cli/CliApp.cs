@@ -17,6 +17,7 @@ public static class CliApp
             FsckCommand.Create(),
             ShowCommand.Create(),
             RefsCommand.Create(),
+            ObjectMapCommand.Create(),
         };
         return root;
     }
