@@ -26,6 +26,7 @@ public static class ObjectMapBuilder
     /// <exception cref="ArgumentException">No revs.</exception>
     /// <exception cref="KeyNotFoundException">A rev names no ref.</exception>
     /// <exception cref="InvalidDataException">An object is missing or malformed; the message names the commit, the path and the object.</exception>
+    /// <exception cref="IOException">The output cannot be written (its directory missing, disk full…).</exception>
     public static ObjectMapStatistics Build(OstreeRepo repo, IEnumerable<string> revs, string outputPath, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(repo);
@@ -35,6 +36,11 @@ public static class ObjectMapBuilder
 
         var output = Path.GetFullPath(outputPath);
         var directory = Path.GetDirectoryName(output)!;
+        if (!Directory.Exists(directory))
+        {
+            throw new DirectoryNotFoundException($"{outputPath}: directory {directory} does not exist");
+        }
+
         var temporary = Path.Combine(directory, $".{Path.GetFileName(output)}.tmp-{Guid.NewGuid():N}");
         try
         {
@@ -73,6 +79,11 @@ public static class ObjectMapBuilder
 
             File.Move(temporary, output, overwrite: true);
             return new ObjectMapStatistics(commits.Count, entries, contentObjects, new FileInfo(output).Length);
+        }
+        catch (SqliteException e)
+        {
+            // Bad input surfaces before SQLite sees it; what is left is I/O (disk full, permissions).
+            throw new IOException($"{outputPath}: writing the object map failed: {e.Message}", e);
         }
         finally
         {

@@ -133,6 +133,10 @@ public sealed class ObjectMapReader : IDisposable
             using var reader = session.Entry.ExecuteReader();
             entry = reader.Read() ? ReadEntry(reader, CommitOf(commitId), canonical) : null;
         }
+        catch (SqliteException e)
+        {
+            throw QueryFailed(e);
+        }
         finally
         {
             Return(session);
@@ -154,6 +158,10 @@ public sealed class ObjectMapReader : IDisposable
             {
                 found.Add((RankOf(reader.GetInt64(0)), reader.GetString(1)));
             }
+        }
+        catch (SqliteException e)
+        {
+            throw QueryFailed(e);
         }
         finally
         {
@@ -195,6 +203,10 @@ public sealed class ObjectMapReader : IDisposable
                 entries.Add(ReadEntry(reader, directory.Commit, MapPath.Join(childParent, reader.GetString(EntryColumnCount))));
             }
         }
+        catch (SqliteException e)
+        {
+            throw QueryFailed(e);
+        }
         finally
         {
             Return(session);
@@ -224,6 +236,10 @@ public sealed class ObjectMapReader : IDisposable
                 QueryPaths(session.Connection, ObjectMapSchema.SelectRemoved, fromId, toId),
                 QueryPaths(session.Connection, ObjectMapSchema.SelectChanged, fromId, toId));
         }
+        catch (SqliteException e)
+        {
+            throw QueryFailed(e);
+        }
         finally
         {
             Return(session);
@@ -234,11 +250,7 @@ public sealed class ObjectMapReader : IDisposable
     public void Dispose()
     {
         _disposed = true;
-        while (_idle.TryDequeue(out var session))
-        {
-            Interlocked.Decrement(ref _idleCount);
-            session.Dispose();
-        }
+        CloseIdle();
     }
 
     private static ObjectMapEntry ReadEntry(SqliteDataReader reader, Checksum commit, string path)
@@ -432,7 +444,24 @@ public sealed class ObjectMapReader : IDisposable
         }
 
         _idle.Enqueue(session);
+        if (_disposed)
+        {
+            // Disposed while this query ran: the drain may have missed the session just queued.
+            CloseIdle();
+        }
     }
+
+    private void CloseIdle()
+    {
+        while (_idle.TryDequeue(out var session))
+        {
+            Interlocked.Decrement(ref _idleCount);
+            session.Dispose();
+        }
+    }
+
+    /// <summary>A query failing on a map that opened fine means a damaged file.</summary>
+    private InvalidDataException QueryFailed(SqliteException e) => new($"{Path}: object map query failed: {e.Message}", e);
 
     private static Session OpenSession(string path, string connectionString)
     {

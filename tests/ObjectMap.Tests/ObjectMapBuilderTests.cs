@@ -133,6 +133,16 @@ public class ObjectMapBuilderTests
     }
 
     [Fact]
+    public void Build_OutputDirectoryMissing_ThrowsDirectoryNotFound()
+    {
+        var output = Path.Combine(Fixtures.TempDirectory("map-nodir"), "missing", "x.map");
+
+        var e = Assert.Throws<DirectoryNotFoundException>(() => ObjectMapBuilder.Build(OstreeRepo.Open(Fixtures.SmallRepo.ArchiveRepo), ["fixture/main"], output, TestContext.Current.CancellationToken));
+
+        Assert.Contains(output, e.Message);
+    }
+
+    [Fact]
     public void Build_Cancelled_ThrowsAndWritesNothing()
     {
         var dir = Fixtures.TempDirectory("map-cancel");

@@ -234,6 +234,24 @@ public class ObjectMapReaderTests
     }
 
     [Fact]
+    public void TryGetEntry_DamagedPages_ThrowsOnlyInvalidDataException()
+    {
+        var fx = Fixtures.SmallRepo;
+        var damaged = Path.Combine(Fixtures.TempDirectory("map-damaged"), "damaged.map");
+        File.Copy(TestMaps.Build(fx.ArchiveRepo, "wide", "fixture/wide"), damaged);
+        var bytes = File.ReadAllBytes(damaged);
+        bytes.AsSpan(bytes.Length / 2, bytes.Length / 4).Fill(0xa5);
+        File.WriteAllBytes(damaged, bytes);
+        var paths = OstreeLs.List(fx.ArchiveRepo, "fixture/wide").Select(l => l.Path).ToList();
+        using var map = ObjectMapReader.Open(damaged);
+
+        var failures = paths.Select(p => Record.Exception(() => map.TryGetEntry(p, out _))).OfType<Exception>().ToList();
+
+        Assert.NotEmpty(failures);
+        Assert.All(failures, e => Assert.IsType<InvalidDataException>(e));
+    }
+
+    [Fact]
     public void Open_MissingFile_ThrowsFileNotFound()
     {
         Assert.Throws<FileNotFoundException>(() => ObjectMapReader.Open("/nonexistent/object-map"));
