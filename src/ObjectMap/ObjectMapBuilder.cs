@@ -67,7 +67,7 @@ public static class ObjectMapBuilder
 
                 cancellationToken.ThrowIfCancellationRequested();
                 using var vacuum = connection.CreateCommand();
-                vacuum.CommandText = "VACUUM INTO $path";
+                vacuum.CommandText = ObjectMapSchema.WriteCompactCopy;
                 vacuum.Parameters.AddWithValue("$path", temporary);
                 vacuum.ExecuteNonQuery();
             }

@@ -28,6 +28,7 @@ public sealed class ObjectMapReader : IDisposable
     private readonly string _connectionString;
     private readonly ConcurrentQueue<Session> _idle = new();
     private readonly ObjectMapCommit[] _commits;
+    private readonly IReadOnlyList<ObjectMapCommit> _commitList;
     private readonly Dictionary<long, int> _rankById;
     private readonly long[] _idByRank;
     private readonly Dictionary<Checksum, long> _idByChecksum;
@@ -44,6 +45,7 @@ public sealed class ObjectMapReader : IDisposable
         {
             CheckVersion(path, session.Connection);
             (_commits, _idByRank, var refs) = LoadCommits(path, session.Connection);
+            _commitList = Array.AsReadOnly(_commits);
             _rankById = [];
             _idByChecksum = [];
             for (var rank = 0; rank < _commits.Length; rank++)
@@ -99,7 +101,7 @@ public sealed class ObjectMapReader : IDisposable
     }
 
     /// <summary>The commits the map covers, newest (by timestamp) first.</summary>
-    public IReadOnlyList<ObjectMapCommit> ListCommits() => _commits;
+    public IReadOnlyList<ObjectMapCommit> ListCommits() => _commitList;
 
     /// <summary>
     /// The commit named by <paramref name="commit"/>: a full checksum or a ref recorded in the
@@ -107,6 +109,13 @@ public sealed class ObjectMapReader : IDisposable
     /// </summary>
     /// <exception cref="KeyNotFoundException">The map does not cover it.</exception>
     public ObjectMapCommit ResolveCommit(string? commit) => _commits[_rankById[ResolveId(commit)]];
+
+    /// <summary>Like <see cref="ResolveCommit"/>, but false when the map does not cover <paramref name="commit"/>.</summary>
+    public bool TryResolveCommit(string? commit, [NotNullWhen(true)] out ObjectMapCommit? found)
+    {
+        found = TryResolveId(commit, out var id) ? _commits[_rankById[id]] : null;
+        return found is not null;
+    }
 
     /// <summary>Looks up one path (absolute; a relative one is taken from the root) in the newest commit.</summary>
     public bool TryGetEntry(string path, [NotNullWhen(true)] out ObjectMapEntry? entry) => TryGetEntry(path, null, out entry);
@@ -391,19 +400,18 @@ public sealed class ObjectMapReader : IDisposable
         return ([.. commits], [.. ids], refs);
     }
 
-    private long ResolveId(string? commit)
+    private long ResolveId(string? commit) =>
+        TryResolveId(commit, out var id) ? id : throw new KeyNotFoundException($"commit '{commit}' is not in object map {Path}");
+
+    private bool TryResolveId(string? commit, out long id)
     {
         if (commit is null)
         {
-            return _idByRank[0];
+            id = _idByRank[0];
+            return true;
         }
 
-        if (Checksum.TryParse(commit, out var checksum) ? _idByChecksum.TryGetValue(checksum, out var id) : _idByRef.TryGetValue(commit, out id))
-        {
-            return id;
-        }
-
-        throw new KeyNotFoundException($"commit '{commit}' is not in object map {Path}");
+        return Checksum.TryParse(commit, out var checksum) ? _idByChecksum.TryGetValue(checksum, out id) : _idByRef.TryGetValue(commit, out id);
     }
 
     private int RankOf(long id) =>

@@ -69,6 +69,9 @@ internal static class ObjectMapSchema
         CREATE INDEX entries_by_checksum ON entries (checksum);
         """;
 
+    /// <summary>Writes the finished in-memory database to the file <c>$path</c> (which must not exist), every table and index in key order, pages full.</summary>
+    public const string WriteCompactCopy = "VACUUM INTO $path";
+
     public const string InsertMeta = "INSERT INTO meta (key, value) VALUES ($key, $value)";
 
     public const string InsertCommit = """

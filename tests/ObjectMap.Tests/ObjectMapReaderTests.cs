@@ -61,6 +61,38 @@ public class ObjectMapReaderTests
     }
 
     [Fact]
+    public void Diff_DirModeAndTypeChanges_AgreesWithOstreeDiffPlusTheNewDirectorysChildren()
+    {
+        var dir = Fixtures.TempDirectory("map-diff");
+        var a = Directory.CreateDirectory(Path.Combine(dir, "a")).FullName;
+        Directory.CreateDirectory(Path.Combine(a, "d"));
+        File.WriteAllText(Path.Combine(a, "d", "f"), "same");
+        File.WriteAllText(Path.Combine(a, "x"), "a file");
+        Directory.CreateDirectory(Path.Combine(a, "gone", "deeper"));
+        File.WriteAllText(Path.Combine(a, "gone", "deeper", "g"), "g");
+        var b = Path.Combine(dir, "b");
+        Peer.Check("cp", "-a", a, b);
+        File.SetUnixFileMode(Path.Combine(b, "d"), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        File.Delete(Path.Combine(b, "x"));
+        Directory.CreateDirectory(Path.Combine(b, "x"));
+        File.WriteAllText(Path.Combine(b, "x", "child"), "now a directory");
+        Directory.Delete(Path.Combine(b, "gone"), recursive: true);
+        var repo = Path.Combine(dir, "repo");
+        Peer.Check("ostree", "init", $"--repo={repo}", "--mode=archive");
+        // Ref names that cannot be read as checksum prefixes.
+        Peer.Ostree(repo, "commit", "-b", "old", "--owner-uid=0", "--owner-gid=0", "--no-xattrs", "--timestamp=@1", a);
+        Peer.Ostree(repo, "commit", "-b", "new", "--owner-uid=0", "--owner-gid=0", "--no-xattrs", "--timestamp=@2", b);
+        using var map = ObjectMapReader.Open(TestMaps.Build(repo, "diff", "old", "new"));
+
+        var diff = map.Diff("old", "new");
+
+        Assert.Equal(["/d", "/x"], diff.Changed);
+        Assert.Equal(["/x/child"], diff.Added);
+        Assert.Equal(["/gone", "/gone/deeper", "/gone/deeper/g"], diff.Removed);
+        AssertAgreesWithOstreeDiff(diff with { Added = [.. diff.Added.Where(p => !diff.Changed.Contains(p[..p.LastIndexOf('/')]))] }, Peer.Ostree(repo, "diff", "old", "new"));
+    }
+
+    [Fact]
     public void Diff_SameCommit_IsEmpty()
     {
         using var map = ObjectMapReader.Open(TestMaps.SmallMap);
@@ -147,6 +179,10 @@ public class ObjectMapReaderTests
         var e = Assert.Throws<KeyNotFoundException>(() => map.TryGetEntry("/", "fixture/nope", out _));
 
         Assert.Contains("'fixture/nope'", e.Message);
+        Assert.False(map.TryResolveCommit("fixture/nope", out _));
+        Assert.False(map.TryResolveCommit(Checksum.Compute([]).ToString(), out _));
+        Assert.True(map.TryResolveCommit(Fixtures.SmallRepo.Commit1, out var v1));
+        Assert.Equal(["fixture/v1"], v1.Refs);
     }
 
     [Fact]
