@@ -18,6 +18,7 @@ public static class CliApp
             ShowCommand.Create(),
             RefsCommand.Create(),
             ServeCommand.Create(),
+            ObjectMapCommand.Create(),
         };
         return root;
     }

@@ -1,6 +1,9 @@
+using System.Buffers;
+using System.Buffers.Binary;
 using System.IO.Compression;
 using System.Text;
 using OstreeContainer.Ostree.Objects;
+using Microsoft.Win32.SafeHandles;
 using OstreeContainer.Ostree.Posix;
 
 namespace OstreeContainer.Ostree.Repository;
@@ -17,6 +20,9 @@ public sealed class OstreeRepo
 
     /// <summary>The xattr in which bare-user repos keep a content object's uid, gid, mode and xattrs.</summary>
     public const string BareUserMetaXattr = "user.ostreemeta";
+
+    /// <summary>Bytes read at once from the start of a <c>.filez</c>: enough for a header without large xattrs.</summary>
+    private const int ArchiveHeaderFirstRead = 512;
 
     private OstreeRepo(string path, RepoMode mode, RepoConfig config)
     {
@@ -229,6 +235,47 @@ public sealed class OstreeRepo
         }
     }
 
+    /// <summary>
+    /// Reads a content object's header (owner, mode, xattrs, symlink target) and content
+    /// length without reading its content: from an archive repo only the <c>.filez</c>
+    /// header is read, nothing is inflated.
+    /// </summary>
+    /// <exception cref="FileNotFoundException">The object is missing.</exception>
+    /// <exception cref="InvalidDataException">Its header is malformed.</exception>
+    public (FileHeader Header, long Size) ReadContentHeader(Checksum checksum)
+    {
+        if (!IsArchive)
+        {
+            // Bare modes keep the header in stat and xattrs; opening the content reads nothing.
+            using var content = OpenContent(checksum);
+            return (content.Header, content.Size);
+        }
+
+        var path = ObjectPath(checksum, ObjectType.File);
+        SafeFileHandle handle;
+        try
+        {
+            handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            throw new FileNotFoundException($"file {checksum} is missing from {Path}", path);
+        }
+
+        using (handle)
+        {
+            try
+            {
+                var header = ReadArchiveHeader(handle, out var size, out _);
+                return (header, size);
+            }
+            catch (InvalidDataException e)
+            {
+                throw e.WithContext($"file {checksum}");
+            }
+        }
+    }
+
     /// <summary>Every object file under <c>objects/</c> with its checksum and type (unordered).</summary>
     public IEnumerable<(Checksum Checksum, ObjectType Type)> EnumerateObjects()
     {
@@ -413,41 +460,98 @@ public sealed class OstreeRepo
 
     private static ContentObject OpenArchiveContent(Checksum checksum, string path)
     {
-        var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
+        var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.SequentialScan);
         try
         {
-            // The header is small; read a prefix large enough for it (BE32 length first).
-            Span<byte> prefix = stackalloc byte[FileHeader.PrefixLength];
-            stream.ReadExactly(prefix);
-            var headerLength = System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(prefix);
-            if (headerLength == 0 || headerLength > MaxMetadataSize || headerLength > stream.Length - FileHeader.PrefixLength)
-            {
-                throw new InvalidDataException($"header length: {headerLength} does not fit in the {stream.Length}-byte object");
-            }
-
-            var buffer = new byte[FileHeader.PrefixLength + headerLength];
-            prefix.CopyTo(buffer);
-            stream.ReadExactly(buffer.AsSpan(FileHeader.PrefixLength));
-            var header = FileHeader.ParseArchive(buffer, out var size, out _);
-            if (size > long.MaxValue)
-            {
-                throw new InvalidDataException($"size: {size} is too large");
-            }
-
-            Stream content = header.IsSymlink
-                ? Stream.Null
-                : new LengthCheckedStream(new DeflateStream(new BufferedStream(stream, 64 * 1024), CompressionMode.Decompress), (long)size, checksum);
+            var header = ReadArchiveHeader(handle, out var size, out var payloadOffset);
             if (header.IsSymlink)
             {
-                stream.Dispose();
+                handle.Dispose();
+                return new ContentObject(checksum, header, 0, Stream.Null);
             }
 
-            return new ContentObject(checksum, header, (long)size, content);
+            var stream = new FileStream(handle, FileAccess.Read, 1) { Position = payloadOffset };
+            var content = new LengthCheckedStream(new DeflateStream(new BufferedStream(stream, 64 * 1024), CompressionMode.Decompress), size, checksum);
+            return new ContentObject(checksum, header, size, content);
         }
         catch
         {
-            stream.Dispose();
+            handle.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>
+    /// Parses the header at the start of a <c>.filez</c> object (BE32 length, 4 zero bytes,
+    /// the <c>(tuuuusa(ayay))</c> variant) with one read for the common small header.
+    /// <paramref name="size"/> is the declared uncompressed size, <paramref name="payloadOffset"/>
+    /// where the raw-deflate stream starts.
+    /// </summary>
+    private static FileHeader ReadArchiveHeader(SafeFileHandle handle, out long size, out int payloadOffset)
+    {
+        var fileLength = RandomAccess.GetLength(handle);
+        Span<byte> first = stackalloc byte[ArchiveHeaderFirstRead];
+        first = first[..(int)Math.Min(first.Length, fileLength)];
+        ReadExactlyAt(handle, first, 0);
+        if (first.Length < FileHeader.PrefixLength)
+        {
+            throw new InvalidDataException($"header: {fileLength} bytes, shorter than the {FileHeader.PrefixLength}-byte length prefix");
+        }
+
+        var headerLength = BinaryPrimitives.ReadUInt32BigEndian(first);
+        if (headerLength == 0 || headerLength > MaxMetadataSize || headerLength > fileLength - FileHeader.PrefixLength)
+        {
+            throw new InvalidDataException($"header length: {headerLength} does not fit in the {fileLength}-byte object");
+        }
+
+        var total = FileHeader.PrefixLength + (int)headerLength;
+        byte[]? rented = null;
+        try
+        {
+            scoped ReadOnlySpan<byte> data;
+            if (total <= first.Length)
+            {
+                data = first[..total];
+            }
+            else
+            {
+                // Large xattrs: read the rest of the header into one pooled buffer.
+                rented = ArrayPool<byte>.Shared.Rent(total);
+                first.CopyTo(rented);
+                ReadExactlyAt(handle, rented.AsSpan(first.Length, total - first.Length), first.Length);
+                data = rented.AsSpan(0, total);
+            }
+
+            var header = FileHeader.ParseArchive(data, out var declared, out payloadOffset);
+            if (declared > long.MaxValue)
+            {
+                throw new InvalidDataException($"size: {declared} is too large");
+            }
+
+            size = (long)declared;
+            return header;
+        }
+        finally
+        {
+            if (rented is not null)
+            {
+                ArrayPool<byte>.Shared.Return(rented);
+            }
+        }
+    }
+
+    private static void ReadExactlyAt(SafeFileHandle handle, Span<byte> buffer, long offset)
+    {
+        var read = 0;
+        while (read < buffer.Length)
+        {
+            var n = RandomAccess.Read(handle, buffer[read..], offset + read);
+            if (n == 0)
+            {
+                throw new InvalidDataException("file shrank while being read");
+            }
+
+            read += n;
         }
     }
 

@@ -38,6 +38,64 @@ public class OstreeRepoTests
         Assert.True(files.Count >= 6);
     }
 
+    [Theory]
+    [InlineData("archive")]
+    [InlineData("bare-user")]
+    public void ReadContentHeader_EveryFixtureObject_EqualsOpenContentWithoutReadingContent(string mode)
+    {
+        var repo = OstreeRepo.Open(mode == "archive" ? Fixtures.SmallRepo.ArchiveRepo : Fixtures.SmallRepo.BareUserRepo);
+        var files = repo.EnumerateObjects().Where(o => o.Type == ObjectType.File).ToList();
+
+        foreach (var (checksum, _) in files)
+        {
+            var (header, size) = repo.ReadContentHeader(checksum);
+            using var content = repo.OpenContent(checksum);
+            Assert.Equal(content.Header with { Xattrs = [] }, header with { Xattrs = [] });
+            Assert.True(Xattr.SequenceEqual(content.Header.Xattrs, header.Xattrs));
+            Assert.Equal(content.Size, size);
+            Assert.Equal(checksum, header.ComputeChecksum(ReadAll(content.Content)));
+        }
+
+        Assert.True(files.Count >= 6);
+    }
+
+    [Fact]
+    public void ReadContentHeader_HeaderLargerThanFirstRead_ReadsAllXattrs()
+    {
+        var dir = Fixtures.TempDirectory("big-xattr");
+        var tree = Directory.CreateDirectory(Path.Combine(dir, "tree")).FullName;
+        var repoPath = Path.Combine(dir, "repo");
+        File.WriteAllText(Path.Combine(tree, "file"), "content\n");
+        var value = new string('v', 3000);
+        Assert.SkipUnless(Peer.Run("setfattr", ["-n", "user.big", "-v", value, Path.Combine(tree, "file")]).ExitCode == 0, "user xattrs unsupported here");
+        Peer.Check("ostree", "init", $"--repo={repoPath}", "--mode=archive");
+        Peer.Ostree(repoPath, "commit", "-b", "x", "--owner-uid=0", "--owner-gid=0", tree);
+        var repo = OpenWithFile(repoPath, out var file);
+
+        var (header, size) = repo.ReadContentHeader(file);
+
+        Assert.Equal(8, size);
+        Assert.Equal(value, System.Text.Encoding.ASCII.GetString(Assert.Single(header.Xattrs, x => x.Name == "user.big").Value));
+        Assert.Equal(file, header.ComputeChecksum("content\n"u8));
+    }
+
+    [Fact]
+    public void ReadContentHeader_TruncatedOrMissingFilez_ThrowsNamingTheObject()
+    {
+        var copy = Fixtures.TempDirectory("header");
+        Peer.Check("cp", "-a", Fixtures.SmallRepo.ArchiveRepo + "/.", copy);
+        var repo = OpenWithFile(copy, out var file);
+        var path = repo.ObjectPath(file, ObjectType.File);
+        var missing = Checksum.Compute("not in the repo"u8);
+
+        File.WriteAllBytes(path, File.ReadAllBytes(path)[..6]);
+
+        var truncated = Assert.Throws<InvalidDataException>(() => repo.ReadContentHeader(file));
+        Assert.StartsWith($"file {file}: header:", truncated.Message);
+        var absent = Assert.Throws<FileNotFoundException>(() => repo.ReadContentHeader(missing));
+        Assert.Contains(missing.ToString(), absent.Message);
+    }
+
     [Fact]
     public void Fsck_FixtureAndOsRepos_AreClean()
     {
@@ -169,5 +227,20 @@ public class OstreeRepoTests
 
         Assert.Throws<IOException>(() => TreeCheckout.Checkout(OstreeRepo.Open(fx.ArchiveRepo), Checksum.Parse(fx.Commit1), dest));
         Assert.Equal("keep", File.ReadAllText(Path.Combine(dest, "x")));
+    }
+
+    private static byte[] ReadAll(Stream stream)
+    {
+        using var buffer = new MemoryStream();
+        stream.CopyTo(buffer);
+        return buffer.ToArray();
+    }
+
+    /// <summary>The repo and one of its content objects.</summary>
+    private static OstreeRepo OpenWithFile(string path, out Checksum file)
+    {
+        var repo = OstreeRepo.Open(path);
+        file = repo.EnumerateObjects().First(o => o.Type == ObjectType.File).Checksum;
+        return repo;
     }
 }
