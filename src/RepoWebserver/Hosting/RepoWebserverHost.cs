@@ -1,6 +1,8 @@
 using OpenTelemetry;
 using OpenTelemetry.Metrics;
+using OstreeContainer.ObjectMap;
 using OstreeContainer.Ostree.Repository;
+using OstreeContainer.RepoWebserver.ObjectMapApi;
 using OstreeContainer.RepoWebserver.Serving;
 using OstreeContainer.RepoWebserver.Upstream;
 using Serilog;
@@ -56,6 +58,7 @@ public static class RepoWebserverHost
             throw new StartupException($"cannot serve {options.Repo}: {e.Message}");
         }
 
+        var objectMap = OpenObjectMap(options);
         if (string.IsNullOrEmpty(builder.Configuration["urls"]))
         {
             builder.WebHost.UseUrls($"http://*:{options.Port}");
@@ -93,6 +96,11 @@ public static class RepoWebserverHost
 
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(repo);
+        if (objectMap is not null)
+        {
+            builder.Services.AddSingleton(objectMap);
+        }
+
         builder.Services.AddSingleton<ServerMetrics>();
         builder.Services.AddSingleton(new RepoFileStore(repo, new RepoFileStoreOptions
         {
@@ -121,11 +129,34 @@ public static class RepoWebserverHost
             ? handler.HandleAsync(context)
             : next(context));
         app.MapGet("/healthz", () => Results.Text("ok\n"));
-        app.MapGet("/readyz", (RepoFileStore store) => Directory.Exists(Path.Combine(store.Repo.Path, "objects"))
+        app.MapGet("/readyz", (RepoFileStore store) => Directory.Exists(Path.Combine(store.Repo.Path, "objects")) && (objectMap is null || File.Exists(objectMap.Path))
             ? Results.Text("ready\n")
-            : Results.Text("repository unavailable\n", statusCode: StatusCodes.Status503ServiceUnavailable));
+            : Results.Text("repository or object map unavailable\n", statusCode: StatusCodes.Status503ServiceUnavailable));
+        app.MapObjectMapApi(objectMap, app.Services.GetRequiredService<ServerMetrics>());
         app.MapPrometheusScrapingEndpoint("/metrics");
         return app;
+    }
+
+    /// <summary>
+    /// Opens the object map: a configured path must exist; the default one (next to the
+    /// repo) is optional, and without it the object-map API answers 503.
+    /// </summary>
+    private static ObjectMapReader? OpenObjectMap(RepoWebserverOptions options)
+    {
+        var path = options.ObjectMapPath;
+        if (options.ObjectMap is null && !File.Exists(path))
+        {
+            return null;
+        }
+
+        try
+        {
+            return ObjectMapReader.Open(path);
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException)
+        {
+            throw new StartupException($"cannot open object map {path}: {e.Message}");
+        }
     }
 
     /// <summary>Runs the server until SIGINT/SIGTERM; returns the process exit code.</summary>
