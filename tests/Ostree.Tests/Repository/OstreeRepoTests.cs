@@ -111,6 +111,31 @@ public class OstreeRepoTests
     }
 
     [Fact]
+    public void BareRepo_MadeByOstree_FscksCleanAndChecksOutLikeOstree()
+    {
+        // bare mode stores real ownership, so ostree (and this test) must run as root.
+        Assert.True(Ostree.Posix.FileSystem.IsRoot, "bare repositories need root: run the tests as root");
+        var fx = Fixtures.SmallRepo;
+        var bare = Fixtures.TempDirectory("bare");
+        Peer.Check("ostree", "init", $"--repo={bare}", "--mode=bare");
+        Peer.Ostree(bare, "pull-local", fx.ArchiveRepo, "fixture/main", "fixture/xattr");
+        var repo = OstreeRepo.Open(bare);
+        var ours = Path.Combine(Fixtures.TempDirectory("bare-ours"), "t");
+        var theirs = Path.Combine(Fixtures.TempDirectory("bare-theirs"), "t");
+
+        var report = RepoFsck.Run(repo);
+        TreeCheckout.Checkout(repo, repo.ResolveRev("fixture/main"), ours);
+        Peer.Ostree(fx.ArchiveRepo, "checkout", "fixture/main", theirs);
+
+        Assert.Equal(RepoMode.Bare, repo.Mode);
+        Assert.Empty(report.Problems);
+        Assert.Equal(2, report.Commits);
+        Assert.Empty(TreeDiff.Compare(theirs, ours, ownership: true));
+        using var xattrFile = repo.OpenContent(Checksum.Parse("bc5855ae4c4d4e7df33f5c8ae12b9688b0f000f1ef42e7d78956c43e453069bf"));
+        Assert.Equal("user.fixture", Assert.Single(xattrFile.Header.Xattrs).Name);
+    }
+
+    [Fact]
     public void Fsck_CorruptAndMissingObjects_AreEachReportedByName()
     {
         var copy = Fixtures.TempDirectory("fsck");
