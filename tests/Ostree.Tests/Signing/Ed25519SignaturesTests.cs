@@ -189,10 +189,15 @@ public class Ed25519SignaturesTests
         var printed = Peer.Ostree(repo, "show", $"--print-detached-metadata-key={SignatureMetadata.Ed25519Key}", Commit1);
         var note = Peer.Ostree(repo, "show", "--print-detached-metadata-key=fixture.note", Commit1);
 
-        // g_variant_print writes each ay as [byte 0x.., 0x.., …].
-        var arrays = Regex.Matches(printed, @"\[(?:byte )?((?:0x[0-9a-f]{2}(?:, )?)+)\]")
-            .Select(m => Convert.FromHexString(m.Groups[1].Value.Replace("0x", "", StringComparison.Ordinal).Replace(", ", "", StringComparison.Ordinal)))
+        // g_variant_print writes each ay as [byte 0x.., 0x.., …], or, when the bytes end
+        // with a NUL (1 in 256 signatures), as a bytestring b'…' (or b"…") with C escapes and the
+        // final NUL dropped.
+        var arrays = Regex.Matches(printed, @"\[(?:byte )?((?:0x[0-9a-f]{2}(?:, )?)+)\]|b(?<q>['""])(?<body>(?:(?!\k<q>)[^\\]|\\.)*)\k<q>")
+            .Select(m => m.Groups[1].Success
+                ? Convert.FromHexString(m.Groups[1].Value.Replace("0x", "", StringComparison.Ordinal).Replace(", ", "", StringComparison.Ordinal))
+                : UnescapeByteString(m.Groups["body"].Value))
             .ToArray();
+        Assert.True(arrays.Length == 2, printed);
         Assert.Equal([s1, s2], arrays);
         Assert.Equal("'detached-hello'", note.Trim());
         Directory.Delete(Path.GetDirectoryName(repo)!, recursive: true);
@@ -232,5 +237,48 @@ public class Ed25519SignaturesTests
         var error = Assert.Throws<InvalidDataException>(() => Ed25519Signatures.Sign(meta, CommitBytes, Ed25519SecretKey.Generate()));
 
         Assert.Equal("ostree.sign.ed25519: type 'ay', expected 'aay'", error.Message);
+    }
+
+    /// <summary>Decodes GLib's bytestring literal body (C escapes, octal \NNN) and restores the final NUL.</summary>
+    private static byte[] UnescapeByteString(string body)
+    {
+        var bytes = new List<byte>();
+        for (var i = 0; i < body.Length; i++)
+        {
+            if (body[i] != '\\')
+            {
+                bytes.Add((byte)body[i]);
+                continue;
+            }
+
+            var c = body[++i];
+            if (c is >= '0' and <= '7')
+            {
+                var end = i;
+                while (end < body.Length && end < i + 3 && body[end] is >= '0' and <= '7')
+                {
+                    end++;
+                }
+
+                bytes.Add(Convert.ToByte(body[i..end], 8));
+                i = end - 1;
+                continue;
+            }
+
+            bytes.Add(c switch
+            {
+                'a' => 7,
+                'b' => 8,
+                'f' => 12,
+                'n' => 10,
+                'r' => 13,
+                't' => 9,
+                'v' => 11,
+                _ => (byte)c,
+            });
+        }
+
+        bytes.Add(0);
+        return [.. bytes];
     }
 }
