@@ -34,6 +34,11 @@ public static class CliApp
         catch (Exception e) when (CliErrors.IsUserFacing(e))
         {
             error.WriteLine($"ostree-container: error: {CliErrors.Describe(e)}");
+            if (Environment.GetEnvironmentVariable("OSTREE_CONTAINER_DEBUG") == "1")
+            {
+                error.WriteLine(e.ToString());
+            }
+
             return 1;
         }
         catch (OperationCanceledException)

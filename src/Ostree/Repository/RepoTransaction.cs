@@ -263,12 +263,13 @@ public sealed class RepoTransaction : IDisposable
     {
         var rel = _repo.RelativeObjectPath(checksum, type);
         var path = Path.Combine(_staging, rel);
-        var dir = Path.GetDirectoryName(path)!;
-        if (_stagingDirs.TryAdd(dir, true))
+        // The key appears only once its factory has created the directory, so no thread
+        // can write into a directory another thread has merely claimed.
+        _stagingDirs.GetOrAdd(Path.GetDirectoryName(path)!, static dir =>
         {
             Directory.CreateDirectory(dir);
-        }
-
+            return true;
+        });
         return path;
     }
 

@@ -119,6 +119,29 @@ public class DirectoryCommitterTests
     }
 
     [Fact]
+    public void Commit_ManyFilesOnManyThreads_StagesEveryObject()
+    {
+        // Regression: two threads staging into the same new objects/XX directory raced
+        // (one wrote before the other had created it). Many small distinct files and more
+        // threads than cores make that window likely.
+        var tree = Fixtures.TempDirectory("many");
+        for (var i = 0; i < 3000; i++)
+        {
+            File.WriteAllText(Path.Combine(tree, $"f{i}"), $"content {i}\n");
+        }
+
+        for (var run = 0; run < 4; run++)
+        {
+            var repo = OstreeRepo.Create(Fixtures.TempDirectory("many-repo"), RepoMode.Archive);
+
+            var result = DirectoryCommitter.Commit(repo, tree, Fixed with { Branch = "m", Timestamp = 1, Parallelism = 16 });
+
+            Assert.Equal(3000, result.Files);
+            Assert.Empty(RepoFsck.Run(repo).Problems);
+        }
+    }
+
+    [Fact]
     public void Commit_FifoInTree_FailsNamingThePathAndLeavesRepoUnchanged()
     {
         var tree = Fixtures.TempDirectory("fifo");
