@@ -37,12 +37,6 @@ public sealed class GeneratedSummary(OstreeRepo repo)
 
     private RepoFile? Build(DateTimeOffset newest)
     {
-        var refs = repo.ListRefs(RefKind.Head);
-        if (refs.Count == 0)
-        {
-            return null;
-        }
-
         var builder = new SummaryBuilder(RepoMode.Archive.ToConfigString())
         {
             // The newest ref/delta change, so the bytes (and ETag) are stable between changes.
@@ -50,9 +44,26 @@ public sealed class GeneratedSummary(OstreeRepo repo)
             IndexedDeltas = Directory.Exists(Path.Combine(repo.Path, "delta-indexes")),
             TombstoneCommits = repo.Config.GetBoolean("core", "tombstone-commits", false),
         };
-        foreach (var (name, commit) in refs)
+        try
         {
-            builder.AddRef(name.Name, commit, repo.ReadMetadataBytes(commit, ObjectType.Commit));
+            var refs = repo.ListRefs(RefKind.Head);
+            if (refs.Count == 0)
+            {
+                return null;
+            }
+
+            foreach (var (name, commit) in refs)
+            {
+                builder.AddRef(name.Name, commit, repo.ReadMetadataBytes(commit, ObjectType.Commit));
+            }
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException)
+        {
+            // A dangling or unreadable ref, or one naming a commit this repo lacks (a partial
+            // repo completed by an upstream), leaves no correct summary to make. Without one
+            // (404) clients read refs/heads/REF instead; an exception here used to answer 500,
+            // which `ostree pull` retries and then fails on, for every ref.
+            return null;
         }
 
         builder.AddDeltas(StaticDeltas.List(repo.Path));
