@@ -12,6 +12,7 @@ declare -A want=(
     [debootstrap]=/usr/sbin/debootstrap
     [openssl]=/usr/bin/openssl
     [util-linux]=/usr/bin/flock
+    [nginx-light]=/usr/sbin/nginx
 )
 missing=()
 for pkg in "${!want[@]}"; do

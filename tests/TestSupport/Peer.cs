@@ -10,11 +10,14 @@ public static class Peer
     {
         ["ostree"] = "ostree",
         ["gpg"] = "gnupg",
+        ["gpgconf"] = "gnupg",
         ["setfattr"] = "attr",
         ["getfattr"] = "attr",
         ["bash"] = "bash",
         ["debootstrap"] = "debootstrap",
         ["flock"] = "util-linux",
+        ["nginx"] = "nginx-light",
+        ["wrk"] = "wrk",
     };
 
     /// <summary>The result of a finished process.</summary>

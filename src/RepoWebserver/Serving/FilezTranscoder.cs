@@ -67,56 +67,68 @@ public sealed class FilezTranscoder
             var final = CachePath(checksum);
             var temp = $"{final}.{Environment.CurrentManagedThreadId}.tmp";
             long size;
-            using (var content = _repo.OpenContent(checksum))
-            using (var output = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, 64 * 1024))
-            using (var writer = new GVariantWriter(512))
-            using (var hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256))
+            try
             {
-                content.Header.WriteContentHeader(writer);
-                hash.AppendData(writer.WrittenSpan);
-                writer.Reset();
-                content.Header.WriteArchiveHeader(writer, (ulong)content.Size);
-                output.Write(writer.WrittenSpan);
-                if (!content.Header.IsSymlink)
+                using (var content = _repo.OpenContent(checksum))
+                using (var output = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, 64 * 1024))
+                using (var writer = new GVariantWriter(512))
+                using (var hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256))
                 {
-                    if (content.Size == 0)
+                    content.Header.WriteContentHeader(writer);
+                    hash.AppendData(writer.WrittenSpan);
+                    writer.Reset();
+                    content.Header.WriteArchiveHeader(writer, (ulong)content.Size);
+                    output.Write(writer.WrittenSpan);
+                    if (!content.Header.IsSymlink)
                     {
-                        // The empty raw-DEFLATE stream ostree expects (see RepoTransaction).
-                        output.Write([0x03, 0x00]);
-                    }
-                    else
-                    {
-                        using var deflate = new DeflateStream(output, CompressionLevel.Fastest, leaveOpen: true);
-                        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(128 * 1024);
-                        try
+                        if (content.Size == 0)
                         {
-                            int n;
-                            while ((n = content.Content.Read(buffer, 0, buffer.Length)) > 0)
+                            // The empty raw-DEFLATE stream ostree expects (see RepoTransaction).
+                            output.Write([0x03, 0x00]);
+                        }
+                        else
+                        {
+                            using var deflate = new DeflateStream(output, CompressionLevel.Fastest, leaveOpen: true);
+                            var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(128 * 1024);
+                            try
                             {
-                                hash.AppendData(buffer, 0, n);
-                                deflate.Write(buffer, 0, n);
+                                int n;
+                                while ((n = content.Content.Read(buffer, 0, buffer.Length)) > 0)
+                                {
+                                    hash.AppendData(buffer, 0, n);
+                                    deflate.Write(buffer, 0, n);
+                                }
+                            }
+                            finally
+                            {
+                                System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
                             }
                         }
-                        finally
-                        {
-                            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
-                        }
                     }
-                }
 
-                var actual = Checksum.From(hash);
-                if (actual != checksum)
-                {
-                    throw new InvalidDataException($"file {checksum}: content hashes to {actual}; not serving a corrupt object");
-                }
+                    var actual = Checksum.From(hash);
+                    if (actual != checksum)
+                    {
+                        throw new InvalidDataException($"file {checksum}: content hashes to {actual}; not serving a corrupt object");
+                    }
 
-                size = output.Length;
+                    size = output.Length;
+                }
+            }
+            catch
+            {
+                // A corrupt or unreadable source leaves no partial file in the cache.
+                File.Delete(temp);
+                throw;
             }
 
-            File.Move(temp, final, overwrite: true);
-            _entries.Enqueue((final, size));
+            // Make room before publishing: the new file is then never evicted by the call that
+            // made it (with a budget below one file's size it used to be deleted before it could
+            // be served, and the request failed with 500).
             Interlocked.Add(ref _cachedBytes, size);
             Evict();
+            File.Move(temp, final, overwrite: true);
+            _entries.Enqueue((final, size));
             return final;
         }
         finally

@@ -36,12 +36,25 @@ public sealed class GeneratedSummary(OstreeRepo repo)
 
     private RepoFile? Build(DateTimeOffset newest)
     {
-        if (repo.ListRefs(RefKind.Head).Count == 0)
+        SummaryBuilder builder;
+        try
         {
+            if (repo.ListRefs(RefKind.Head).Count == 0)
+            {
+                return null;
+            }
+
+            builder = SummaryBuilder.ForRepository(repo);
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException or KeyNotFoundException)
+        {
+            // A dangling or unreadable ref, or one naming a commit this repo lacks (a partial
+            // repo completed by an upstream), leaves no correct summary to make. Without one
+            // (404) clients read refs/heads/REF instead; an exception here used to answer 500,
+            // which `ostree pull` retries and then fails on, for every ref.
             return null;
         }
 
-        var builder = SummaryBuilder.ForRepository(repo);
         // Clients pull only from archive repos; non-archive ones are transcoded on the fly.
         builder.Mode = RepoMode.Archive.ToConfigString();
         // The newest ref/delta change, so the bytes (and ETag) are stable between changes.

@@ -83,8 +83,23 @@ public sealed class RepoFileStore
             case RepoFileKind.Object when _transcoder is not null && path.Relative.EndsWith(".filez", StringComparison.Ordinal):
             {
                 var checksum = Checksum.Parse(string.Concat(path.Relative.AsSpan(8, 2), path.Relative.AsSpan(11, 62)));
-                var transcoded = await _transcoder.GetAsync(checksum, cancellationToken).ConfigureAwait(false);
-                return transcoded is null ? null : Remember(path, FromStat(transcoded, path.CacheControl), allowPhysical: false);
+                for (var attempt = 1; ; attempt++)
+                {
+                    var transcoded = await _transcoder.GetAsync(checksum, cancellationToken).ConfigureAwait(false);
+                    if (transcoded is null)
+                    {
+                        return null;
+                    }
+
+                    try
+                    {
+                        return Remember(path, FromStat(transcoded, path.CacheControl), allowPhysical: false);
+                    }
+                    catch (FileNotFoundException) when (attempt < 3)
+                    {
+                        // Another transcode evicted it before we could read it: make it again.
+                    }
+                }
             }
 
             case RepoFileKind.Object or RepoFileKind.Delta:

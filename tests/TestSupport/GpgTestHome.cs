@@ -1,4 +1,4 @@
-namespace OstreeContainer.Ostree.Tests.Signing;
+namespace OstreeContainer.TestSupport;
 
 /// <summary>
 /// A throwaway GNUPGHOME in which the real gpg makes keys, exports them and signs. Keys

@@ -1,0 +1,250 @@
+#!/usr/bin/env bash
+# Benchmark: repo-webserver vs nginx serving the OS-sized fixture repo (make-os-repo.sh),
+# side by side in one run on 127.0.0.1. Each measurement is repeated RUNS times (default
+# 3) and the median is printed with ratio = ours / nginx (for req/s above 1.0 means we
+# are faster; for times and sizes below 1.0 means we are smaller or faster):
+#   (a) wrk -t2 -c16 -d10s on one ~1 KB object: requests/s and p99 latency
+#   (b) ostree pull of C2 into a fresh bare-user repo: objects only, and C1 -> C2 by delta
+#   (c) ours serving a bare-user copy (transcoding to archive-z2) vs nginx serving the
+#       archive repo: first pull (cold transcode cache) and repeated pull
+#   (d) time to first response after exec, idle RSS, peak RSS under load, binary size
+# The server is published NativeAOT; when that fails the reason is printed and the JIT
+# build is measured instead.
+#
+# Usage: bench/webserver.sh [RUNS]      env: OSTREE_CONTAINER_FIXTURES (fixture cache)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+runs=${1:-3}
+fixtures=${OSTREE_CONTAINER_FIXTURES:-/var/tmp/ostree-container-fixtures}
+shared=${OSTREE_CONTAINER_FIXTURE_SCRIPTS:-$root/../shared/fixtures}
+
+scripts/install-deps.sh
+for pair in wrk:/usr/bin/wrk time:/usr/bin/time curl:/usr/bin/curl; do
+    [ -x "${pair#*:}" ] || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${pair%%:*}" >/dev/null
+done
+if [ ! -f "$fixtures/os/commits.env" ]; then
+    echo "building the OS fixture (a few minutes) ..." >&2
+    mkdir -p "$fixtures"
+    EMPTY_DELTAS=0 bash "$shared/make-os-repo.sh" "$fixtures/os" > "$fixtures/make-os-repo.log" 2>&1
+fi
+# shellcheck disable=SC1091
+. "$fixtures/os/commits.env"   # REPO BRANCH C1 C2
+
+work=$(mktemp -d /var/tmp/oc-bench-web.XXXXXX)
+pids=()
+cleanup() {
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+# --- the server binary: NativeAOT, else JIT ------------------------------------------
+out=$root/out/bench-webserver
+build=NativeAOT
+aot_args=()
+# The AOT toolchain needs a "clang"; Debian's clang-NN packages install only clang-NN.
+if ! command -v clang >/dev/null; then
+    for cc in /usr/bin/clang-[0-9]*; do [ -x "$cc" ] && aot_args=(-p:CppCompilerAndLinker="$cc"); done
+fi
+rm -rf "$out"
+# ILC writes its object file even when trim warnings fail the publish; left in obj/, the
+# next publish would link it and "succeed". Start the native step clean every time.
+rm -rf src/RepoWebserver/obj/Release/*/*/native
+# A JIT publish leaves repo-webserver.dll beside the apphost; NativeAOT leaves one binary.
+if ! dotnet publish src/RepoWebserver -c Release -o "$out" --nologo -v quiet "${aot_args[@]}" > "$work/publish.log" 2>&1 \
+    || [ ! -x "$out/repo-webserver" ] || [ -f "$out/repo-webserver.dll" ]; then
+    echo "NativeAOT publish failed; measuring the JIT build. Reason:" >&2
+    grep -E 'error|Error' "$work/publish.log" | head -5 >&2 || tail -5 "$work/publish.log" >&2
+    build=JIT
+    out=$root/out/bench-webserver-jit
+    # Without PublishAot the request-delegate and config-binding generators are off, so
+    # the AOT analyzers (IsAotCompatible) would fail the JIT build too.
+    rm -rf "$out"
+    dotnet publish src/RepoWebserver -c Release -o "$out" --nologo -v quiet -p:PublishAot=false -p:IsAotCompatible=false
+fi
+ours_bin=$out/repo-webserver
+if [ "$build" = NativeAOT ]; then
+    ours_size=$(stat -c %s "$ours_bin")
+else
+    ours_size=$(du -sb "$out" | cut -f1)
+fi
+nginx_size=$(stat -c %s "$(command -v nginx)")
+
+# --- helpers ----------------------------------------------------------------------------
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+now_ns() { date +%s%N; }
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b + 0 == 0) print "-"; else printf "%.2f", a/b }'; }
+record() { echo "$2" >> "$work/$1.values"; }          # record NAME VALUE
+med() { median < "$work/$1.values"; }
+
+# wait_ready URL: polls until the URL answers, prints milliseconds since $start_ns
+wait_ready() {
+    local url=$1
+    for _ in $(seq 1 2000); do
+        if curl -fs -o /dev/null "$url"; then
+            echo $(( ($(now_ns) - start_ns) / 1000000 ))
+            return 0
+        fi
+        sleep 0.005
+    done
+    echo "server at $url did not answer" >&2
+    return 1
+}
+
+# start_nginx REPO PORT: runs nginx in the foreground (background job), sets server_pid
+start_nginx() {
+    local repo=$1 port=$2 dir
+    dir=$(mktemp -d "$work/nginx.XXXXXX")
+    cat > "$dir/nginx.conf" <<EOF
+daemon off;
+master_process off;
+worker_processes 1;
+pid $dir/nginx.pid;
+error_log $dir/error.log warn;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    client_body_temp_path $dir/client_body;
+    proxy_temp_path $dir/proxy;
+    fastcgi_temp_path $dir/fastcgi;
+    uwsgi_temp_path $dir/uwsgi;
+    scgi_temp_path $dir/scgi;
+    default_type application/octet-stream;
+    sendfile on;
+    tcp_nopush on;
+    keepalive_requests 100000;
+    server {
+        listen 127.0.0.1:$port;
+        location /repo/ { alias $repo/; }
+        location = /healthz { return 200 "ok\n"; }
+    }
+}
+EOF
+    start_ns=$(now_ns)
+    nginx -p "$dir" -e "$dir/error.log" -c "$dir/nginx.conf" &
+    server_pid=$!
+    pids+=("$server_pid")
+}
+
+# start_ours REPO PORT: runs repo-webserver with a fresh transcode cache, sets server_pid
+start_ours() {
+    local repo=$1 port=$2 cache
+    cache=$(mktemp -d "$work/cache.XXXXXX")
+    start_ns=$(now_ns)
+    "$ours_bin" --repo "$repo" --urls "http://127.0.0.1:$port" --request-logging false --cache-dir "$cache" \
+        > "$work/ours.log" 2>&1 &
+    server_pid=$!
+    pids+=("$server_pid")
+}
+
+stop_server() { kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; }
+rss_kb() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; }   # rss_kb PID VmRSS|VmHWM
+
+# client URL: a fresh bare-user repo with remote origin, path on stdout
+client() {
+    local dir
+    dir=$(mktemp -d "$work/client.XXXXXX")
+    ostree --repo="$dir" init --mode=bare-user >/dev/null
+    ostree --repo="$dir" remote add --no-gpg-verify origin "$1" >/dev/null
+    echo "$dir"
+}
+
+# timed_pull NAME CLIENT ARGS...: appends the wall time in seconds; checks the result
+timed_pull() {
+    local name=$1 repo=$2; shift 2
+    /usr/bin/time -f '%e' -o "$work/pull.time" ostree --repo="$repo" pull "$@" origin "$BRANCH" > "$work/pull.out" 2>&1 || {
+        cat "$work/pull.out" >&2; echo "$name: pull failed" >&2; exit 1; }
+    [ "$(ostree --repo="$repo" rev-parse "origin:$BRANCH")" = "$C2" ] || { echo "$name: wrong commit" >&2; exit 1; }
+    record "$name" "$(cat "$work/pull.time")"
+}
+
+# wrk_run NAME URL: requests/s and p99 (ms)
+wrk_run() {
+    wrk -t2 -c16 -d10s --latency "$2" > "$work/wrk.out"
+    grep -q 'Non-2xx' "$work/wrk.out" && { cat "$work/wrk.out" >&2; echo "$1: non-2xx responses" >&2; exit 1; }
+    record "$1-rps" "$(awk '/Requests\/sec:/ {print $2}' "$work/wrk.out")"
+    record "$1-p99" "$(awk '$1 == "99%" { v=$2; if (v ~ /us$/) {sub(/us/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v*=1000}; print v }' "$work/wrk.out")"
+}
+
+# --- inputs -----------------------------------------------------------------------------
+small=$(find "$REPO/objects" -name '*.dirtree' -size +900c -size -1200c | head -n 1)
+[ -n "$small" ] || small=$(find "$REPO/objects" -name '*.filez' -size +900c -size -1200c | head -n 1)
+small_url=/repo/${small#"$REPO"/}
+small_bytes=$(stat -c %s "$small")
+bareuser=$work/bareuser
+ostree --repo="$bareuser" init --mode=bare-user
+ostree --repo="$bareuser" pull-local "$REPO" "$BRANCH" >/dev/null
+
+# --- measurements -----------------------------------------------------------------------
+for i in $(seq 1 "$runs"); do
+    echo "run $i/$runs ..." >&2
+    for who in ours nginx; do
+        port=$(free_port)
+        "start_$who" "$REPO" "$port"
+        base=http://127.0.0.1:$port
+        record "$who-start" "$(wait_ready "$base/healthz")"
+        sleep 0.5
+        record "$who-idle-rss" "$(rss_kb "$server_pid" VmRSS)"
+
+        # (a) one small object
+        wrk_run "$who-wrk" "$base$small_url"
+
+        # (b) objects only, then C1 -> C2 by delta (C1 set up locally, not timed)
+        c=$(client "$base/repo")
+        timed_pull "$who-pull" "$c" --disable-static-deltas
+        [ "$i" = 1 ] && ostree --repo="$c" fsck -q >/dev/null
+        rm -rf "$c"
+        c=$(client "$base/repo")
+        ostree --repo="$c" pull-local "$REPO" "$C1" >/dev/null
+        ostree --repo="$c" refs --create="origin:$BRANCH" "$C1"
+        timed_pull "$who-delta" "$c"
+        grep -q 'delta parts' "$work/pull.out" || { echo "$who: the delta was not used" >&2; exit 1; }
+        rm -rf "$c"
+
+        record "$who-peak-rss" "$(rss_kb "$server_pid" VmHWM)"
+        stop_server
+    done
+
+    # (c) ours on the bare-user copy (cold, then warm transcode cache) vs nginx on archive
+    port=$(free_port)
+    start_ours "$bareuser" "$port"
+    wait_ready "http://127.0.0.1:$port/healthz" > /dev/null
+    for attempt in first repeat; do
+        c=$(client "http://127.0.0.1:$port/repo")
+        timed_pull "ours-bareuser-$attempt" "$c" --disable-static-deltas
+        [ "$i" = 1 ] && [ "$attempt" = first ] && ostree --repo="$c" fsck -q >/dev/null
+        rm -rf "$c"
+    done
+    record "ours-bareuser-peak-rss" "$(rss_kb "$server_pid" VmHWM)"
+    stop_server
+    port=$(free_port)
+    start_nginx "$REPO" "$port"
+    wait_ready "http://127.0.0.1:$port/healthz" > /dev/null
+    for attempt in first repeat; do
+        c=$(client "http://127.0.0.1:$port/repo")
+        timed_pull "nginx-archive-$attempt" "$c" --disable-static-deltas
+        rm -rf "$c"
+    done
+    stop_server
+done
+
+# --- report -----------------------------------------------------------------------------
+objects=$(find "$REPO/objects" -type f | wc -l)
+printf '\nmachine: %s, %s cores, %s; repo: %s objects, %s MB; ours: %s build; runs: %s (median)\n' \
+    "$(uname -m)" "$(nproc)" "$(free -g | awk '/Mem:/ {print $2 " GiB"}')" "$objects" \
+    "$(( $(du -sb "$REPO" | cut -f1) / 1000000 ))" "$build" "$runs"
+row() { printf '%-46s %12s %12s %8s\n' "$1" "$2" "$3" "$(ratio "$2" "$3")"; }
+printf '%-46s %12s %12s %8s\n' measure ours nginx ratio
+row "(a) ${small_bytes} B object, wrk -t2 -c16: req/s" "$(med ours-wrk-rps)" "$(med nginx-wrk-rps)"
+row "(a) same, p99 latency (ms)" "$(med ours-wrk-p99)" "$(med nginx-wrk-p99)"
+row "(b) pull C2, objects only (s)" "$(med ours-pull)" "$(med nginx-pull)"
+row "(b) pull C1 -> C2 by static delta (s)" "$(med ours-delta)" "$(med nginx-delta)"
+row "(c) bare-user src vs archive, first pull (s)" "$(med ours-bareuser-first)" "$(med nginx-archive-first)"
+row "(c) bare-user src vs archive, repeat pull (s)" "$(med ours-bareuser-repeat)" "$(med nginx-archive-repeat)"
+row "(d) time to first response after exec (ms)" "$(med ours-start)" "$(med nginx-start)"
+row "(d) idle RSS (MB)" "$(( $(med ours-idle-rss) / 1024 ))" "$(( $(med nginx-idle-rss) / 1024 ))"
+row "(d) peak RSS after (a)+(b) (MB)" "$(( $(med ours-peak-rss) / 1024 ))" "$(( $(med nginx-peak-rss) / 1024 ))"
+row "(d) peak RSS transcoding bare-user (MB)" "$(( $(med ours-bareuser-peak-rss) / 1024 ))" "-"
+row "(d) binary size (MB)" "$(awk -v b="$ours_size" 'BEGIN{printf "%.1f", b/1e6}')" "$(awk -v b="$nginx_size" 'BEGIN{printf "%.1f", b/1e6}')"

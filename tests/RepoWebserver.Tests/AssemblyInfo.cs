@@ -1,0 +1,3 @@
+using OstreeContainer.RepoWebserver.Tests;
+
+[assembly: AssemblyFixture(typeof(SharedRepoCleanup))]
