@@ -59,7 +59,7 @@ public static class Fixtures
 
     private static readonly string TempRoot = CreateTempRoot();
 
-    /// <summary>A fresh empty directory, deleted (with every other one) when the process exits.</summary>
+    /// <summary>A fresh empty directory under this process's temp folder (removed by a later test run).</summary>
     public static string TempDirectory(string prefix)
     {
         var path = Path.Combine(TempRoot, $"{prefix}-{Guid.NewGuid():N}"[..Math.Min(40, prefix.Length + 17)]);
@@ -67,11 +67,25 @@ public static class Fixtures
         return path;
     }
 
+    /// <summary>
+    /// This process's temp folder. Folders left by earlier test processes that have exited
+    /// are removed here, not at exit: deleting OS-sized trees while the test host shuts
+    /// down can outlast its exit deadline.
+    /// </summary>
     private static string CreateTempRoot()
     {
-        var root = Path.Combine(Path.GetTempPath(), "ostree-container-tests", $"run-{Environment.ProcessId}");
+        var parent = Path.Combine(Path.GetTempPath(), "ostree-container-tests");
+        Directory.CreateDirectory(parent);
+        foreach (var stale in Directory.EnumerateDirectories(parent, "run-*"))
+        {
+            if (int.TryParse(Path.GetFileName(stale)["run-".Length..], out var pid) && !Directory.Exists($"/proc/{pid}"))
+            {
+                TryDelete(stale);
+            }
+        }
+
+        var root = Path.Combine(parent, $"run-{Environment.ProcessId}");
         Directory.CreateDirectory(root);
-        AppDomain.CurrentDomain.ProcessExit += (_, _) => TryDelete(root);
         return root;
     }
 

@@ -123,9 +123,24 @@ public static class RepoWebserverHost
             app.UseSerilogRequestLogging();
         }
 
+        if (string.IsNullOrEmpty(builder.Configuration[$"{RepoWebserverOptions.Section}:CacheDirectory"]))
+        {
+            // The default cache folder is this process's own; nothing else will clear it.
+            app.Lifetime.ApplicationStopped.Register(() =>
+            {
+                try
+                {
+                    Directory.Delete(options.CacheDirectory, recursive: true);
+                }
+                catch (IOException)
+                {
+                }
+            });
+        }
+
         var handler = app.Services.GetRequiredService<RepoRequestHandler>();
         // The repo handler runs before routing: it is the hot path and needs no endpoint metadata.
-        app.Use((context, next) => context.Request.Path.StartsWithSegments(RepoRequestHandler.Prefix)
+        app.Use((context, next) => context.Request.Path.StartsWithSegments(RepoRequestHandler.Prefix, StringComparison.Ordinal)
             ? handler.HandleAsync(context)
             : next(context));
         app.MapGet("/healthz", () => Results.Text("ok\n"));

@@ -23,8 +23,11 @@ public sealed class RepoWebserverOptions
     /// <summary>Port to listen on (all interfaces) when no <c>--urls</c>/<c>ASPNETCORE_URLS</c> is given.</summary>
     public int Port { get; set; } = 8080;
 
-    /// <summary>Where synthesised <c>.filez</c> of bare/bare-user repos are cached.</summary>
-    public string CacheDirectory { get; set; } = Path.Combine(Path.GetTempPath(), "repo-webserver-cache");
+    /// <summary>
+    /// Where synthesised <c>.filez</c> of bare/bare-user repos are cached. The default is a
+    /// folder of this process's own, so two servers on one host never share (or clear) one.
+    /// </summary>
+    public string CacheDirectory { get; set; } = Path.Combine(Path.GetTempPath(), "repo-webserver-cache", Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
     /// <summary>Disk budget of that cache, in bytes.</summary>
     public long CacheBudgetBytes { get; set; } = 1L << 30;

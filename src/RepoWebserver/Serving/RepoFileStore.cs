@@ -79,7 +79,7 @@ public sealed class RepoFileStore
                 return OnDisk(path) ?? _summary.Get();
             case RepoFileKind.SummarySignature:
                 // A signature only makes sense for the summary file it signed.
-                return File.Exists(Path.Combine(_root, "summary")) ? OnDisk(path) : null;
+                return OnDisk(new RepoPath("summary", RepoFileKind.Summary)) is null ? null : OnDisk(path);
             case RepoFileKind.Object when _transcoder is not null && path.Relative.EndsWith(".filez", StringComparison.Ordinal):
             {
                 var checksum = Checksum.Parse(string.Concat(path.Relative.AsSpan(8, 2), path.Relative.AsSpan(11, 62)));
