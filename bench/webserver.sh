@@ -97,7 +97,7 @@ start_nginx() {
     cat > "$dir/nginx.conf" <<EOF
 daemon off;
 master_process off;
-worker_processes 1;
+worker_processes auto;   # as Debian ships it: one worker per core
 pid $dir/nginx.pid;
 error_log $dir/error.log warn;
 events { worker_connections 1024; }
@@ -130,7 +130,7 @@ start_ours() {
     local repo=$1 port=$2 cache
     cache=$(mktemp -d "$work/cache.XXXXXX")
     start_ns=$(now_ns)
-    "$ours_bin" --repo "$repo" --urls "http://127.0.0.1:$port" --request-logging false --cache-dir "$cache" \
+    "$ours_bin" --repo "$repo" --urls "http://127.0.0.1:$port" --request-logging false --cache-dir "$cache" "${ours_extra[@]}" \
         > "$work/ours.log" 2>&1 &
     server_pid=$!
     pids+=("$server_pid")
@@ -174,9 +174,18 @@ bareuser=$work/bareuser
 ostree --repo="$bareuser" init --mode=bare-user
 ostree --repo="$bareuser" pull-local "$REPO" "$BRANCH" >/dev/null
 
+# (e) the object map of C2, built with the CLI (timed), served by ours during (a)/(b)
+dotnet publish src/Cli -c Release -o "$root/out/bench-cli" --nologo -v quiet
+map=$work/object-map
+om_start=$(now_ns)
+"$root/out/bench-cli/ostree-container" object-map build --repo "$REPO" --ref "$C2" --output "$map" > /dev/null
+om_build_ms=$(( ($(now_ns) - om_start) / 1000000 ))
+ours_extra=(--object-map "$map")
+
 # --- measurements -----------------------------------------------------------------------
 for i in $(seq 1 "$runs"); do
     echo "run $i/$runs ..." >&2
+    ours_extra=(--object-map "$map")
     for who in ours nginx; do
         port=$(free_port)
         "start_$who" "$REPO" "$port"
@@ -187,6 +196,8 @@ for i in $(seq 1 "$runs"); do
 
         # (a) one small object
         wrk_run "$who-wrk" "$base$small_url"
+        # (e) object-map path lookups over HTTP (ours only: nginx has no such API)
+        [ "$who" = ours ] && wrk_run ours-om "$base/object-map/paths/usr/bin/bash"
 
         # (b) objects only, then C1 -> C2 by delta (C1 set up locally, not timed)
         c=$(client "$base/repo")
@@ -206,6 +217,7 @@ for i in $(seq 1 "$runs"); do
 
     # (c) ours on the bare-user copy (cold, then warm transcode cache) vs nginx on archive
     port=$(free_port)
+    ours_extra=()
     start_ours "$bareuser" "$port"
     wait_ready "http://127.0.0.1:$port/healthz" > /dev/null
     for attempt in first repeat; do
@@ -244,4 +256,6 @@ row "(d) time to first response after exec (ms)" "$(med ours-start)" "$(med ngin
 row "(d) idle RSS (MB)" "$(( $(med ours-idle-rss) / 1024 ))" "$(( $(med nginx-idle-rss) / 1024 ))"
 row "(d) peak RSS after (a)+(b) (MB)" "$(( $(med ours-peak-rss) / 1024 ))" "$(( $(med nginx-peak-rss) / 1024 ))"
 row "(d) peak RSS transcoding bare-user (MB)" "$(( $(med ours-bareuser-peak-rss) / 1024 ))" "-"
+row "(e) object map of C2: build time (ms)" "$om_build_ms" "-"
+row "(e) object-map path lookups over HTTP (req/s)" "$(med ours-om-rps)" "-"
 row "(d) binary size (MB)" "$(awk -v b="$ours_size" 'BEGIN{printf "%.1f", b/1e6}')" "$(awk -v b="$nginx_size" 'BEGIN{printf "%.1f", b/1e6}')"

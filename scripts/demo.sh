@@ -62,4 +62,27 @@ fi
 step "ostree-container show"
 "$oc" show --repo "$out/repo" exampleos/x86_64/stable
 
-printf '\nDone. Next: ostree-container checkout --repo %s exampleos/x86_64/stable /tmp/exampleos\n' "$out/repo"
+step "ostree-container object-map build"
+"$oc" object-map build --repo "$out/repo" --ref exampleos/x86_64/stable --output "$out/object-map"
+"$oc" object-map lookup "$out/object-map" /usr/bin/hello
+
+step "ostree-container serve, then the real ostree pull from it"
+port=$(( 20000 + RANDOM % 30000 ))
+while (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null; do port=$(( 20000 + RANDOM % 30000 )); done
+"$oc" serve --repo "$out/repo" --object-map "$out/object-map" --urls "http://127.0.0.1:$port" \
+    --request-logging false > "$out/serve.log" 2>&1 &
+server=$!
+trap 'kill $server 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do curl -sf -o /dev/null "http://127.0.0.1:$port/readyz" && break; sleep 0.1; done
+ostree init --repo="$out/client" --mode=bare-user
+ostree remote add --repo="$out/client" --no-gpg-verify exampleos "http://127.0.0.1:$port/repo"
+ostree pull --repo="$out/client" exampleos exampleos/x86_64/stable
+ostree fsck --repo="$out/client" | tail -n 1
+echo "pulled: $(ostree rev-parse --repo="$out/client" exampleos:exampleos/x86_64/stable)"
+
+step "object-map lookup over HTTP"
+curl -sf "http://127.0.0.1:$port/object-map/paths/usr/bin/hello"; echo
+
+printf '\nDone. Next:\n'
+printf '  ostree-container checkout --repo %s exampleos/x86_64/stable /tmp/exampleos\n' "$out/repo"
+printf '  ostree-container serve --repo %s --port 8080   # then: ostree remote add ... http://HOST:8080/repo\n' "$out/repo"

@@ -13,6 +13,9 @@ declare -A want=(
     [openssl]=/usr/bin/openssl
     [util-linux]=/usr/bin/flock
     [nginx-light]=/usr/sbin/nginx
+    [curl]=/usr/bin/curl
+    [wrk]=/usr/bin/wrk
+    [time]=/usr/bin/time
 )
 missing=()
 for pkg in "${!want[@]}"; do
