@@ -87,10 +87,11 @@ public static class RepoWebserverHost
         var otel = builder.Services.AddOpenTelemetry()
             .WithMetrics(metrics => metrics
                 .AddMeter(ServerMetrics.MeterName, "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel")
-                .AddPrometheusExporter())
-            .WithTracing(tracing => tracing.AddSource("Microsoft.AspNetCore"));
+                .AddPrometheusExporter());
         if (!string.IsNullOrEmpty(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
         {
+            // Traces only when they go somewhere: a listener makes every request allocate an Activity.
+            otel.WithTracing(tracing => tracing.AddSource("Microsoft.AspNetCore"));
             otel.UseOtlpExporter();
         }
 

@@ -1,0 +1,123 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+
+namespace OstreeContainer.RepoWebserver.Tests.Hosting;
+
+/// <summary>
+/// The server as it ships: one NativeAOT executable plus libe_sqlite3.so, needing only the
+/// C library. Published once for this class (about two minutes on 2 cores), then run as a
+/// real process against the OS repo: it answers, serves the object map, and logs JSON.
+/// </summary>
+public sealed class NativeExecutableTests : IClassFixture<NativeExecutableTests.Published>
+{
+    private readonly Published _published;
+
+    public NativeExecutableTests(Published published) => _published = published;
+
+    [Fact]
+    public void Publish_Executable_IsNativeSmallAndNeedsOnlyTheCLibrary()
+    {
+        var exe = new FileInfo(Path.Combine(_published.Directory, "repo-webserver"));
+        var ldd = Peer.Check("ldd", exe.FullName);
+        var libraries = ldd.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(l => l.Trim().Split(' ')[0])
+            .Where(l => !l.StartsWith("linux-vdso", StringComparison.Ordinal) && !l.StartsWith("/lib64/ld-linux", StringComparison.Ordinal))
+            .Order(StringComparer.Ordinal)
+            .ToArray();
+
+        Assert.False(File.Exists(Path.Combine(_published.Directory, "repo-webserver.dll")), "a JIT build was published, not NativeAOT");
+        Assert.True(exe.Length <= 20_000_000, $"repo-webserver is {exe.Length} bytes, over 20 MB");
+        Assert.True(File.Exists(Path.Combine(_published.Directory, "libe_sqlite3.so")), "libe_sqlite3.so must ship beside the executable");
+        Assert.All(libraries, l => Assert.Matches(@"^lib(c|m|dl|pthread|rt)\.so\.\d+$", l));
+    }
+
+    [Fact]
+    public async Task Run_AgainstOsRepoWithObjectMap_ServesRepoAndMapAndLogsJson()
+    {
+        var os = Fixtures.OsRepo;
+        var map = Path.Combine(Fixtures.TempDirectory("aot-map"), "object-map");
+        ObjectMap.ObjectMapBuilder.Build(Ostree.Repository.OstreeRepo.Open(os.Repo), [os.Commit2], map);
+        var port = FreePort();
+        using var process = Process.Start(new ProcessStartInfo(Path.Combine(_published.Directory, "repo-webserver"))
+        {
+            ArgumentList = { "--repo", os.Repo, "--object-map", map, "--urls", $"http://127.0.0.1:{port}" },
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = Fixtures.TempDirectory("aot-run"),
+        })!;
+        var log = new System.Text.StringBuilder();
+        process.OutputDataReceived += (_, e) => { lock (log) { log.AppendLine(e.Data); } };
+        process.BeginOutputReadLine();
+        try
+        {
+            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/") };
+            await WaitReadyAsync(http);
+
+            var refText = await http.GetStringAsync("repo/refs/heads/" + os.Branch);
+            var entry = await http.GetStringAsync("object-map/paths/usr/lib/os-release");
+            using var missing = await http.GetAsync("repo/objects/00/" + new string('0', 62) + ".filez");
+            await Task.Delay(500);
+
+            Assert.Equal(os.Commit2, refText.Trim());
+            Assert.Contains("\"path\":\"/usr/lib/os-release\"", entry, StringComparison.Ordinal);
+            Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+            string text;
+            lock (log)
+            {
+                text = log.ToString();
+            }
+
+            Assert.Contains("\"RequestPath\":\"/repo/refs/heads/" + os.Branch + "\"", text, StringComparison.Ordinal);
+            Assert.All(text.Split('\n', StringSplitOptions.RemoveEmptyEntries), l => Assert.StartsWith("{\"@t\":", l, StringComparison.Ordinal));
+        }
+        finally
+        {
+            process.Kill();
+            await process.WaitForExitAsync();
+        }
+    }
+
+    private static async Task WaitReadyAsync(HttpClient http)
+    {
+        for (var i = 0; i < 200; i++)
+        {
+            try
+            {
+                using var response = await http.GetAsync("readyz");
+                if (response.IsSuccessStatusCode)
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException)
+            {
+            }
+
+            await Task.Delay(50);
+        }
+
+        throw new TimeoutException("the native repo-webserver did not become ready in 10 s");
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    /// <summary>Publishes src/RepoWebserver with NativeAOT into a temp folder, once.</summary>
+    public sealed class Published
+    {
+        public Published()
+        {
+            Directory = Fixtures.TempDirectory("aot-publish");
+            var project = Path.Combine(Fixtures.RepositoryRoot, "src", "RepoWebserver", "OstreeContainer.RepoWebserver.csproj");
+            Peer.Run("dotnet", ["publish", project, "-c", "Release", "-o", Directory, "--nologo", "-v", "quiet"], timeout: TimeSpan.FromMinutes(15))
+                .EnsureSuccess("dotnet publish src/RepoWebserver (NativeAOT)");
+        }
+
+        public string Directory { get; }
+    }
+}
