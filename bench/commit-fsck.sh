@@ -5,20 +5,8 @@
 # printed with ratio = ours / ostree (below 1.0 means we are faster).
 #
 # Usage: bench/commit-fsck.sh [RUNS]      env: OSTREE_CONTAINER_FIXTURES (fixture cache)
-set -euo pipefail
-cd "$(dirname "$0")/.."
-root=$(pwd)
 runs=${1:-3}
-fixtures=${OSTREE_CONTAINER_FIXTURES:-/var/tmp/ostree-container-fixtures}
-shared=${OSTREE_CONTAINER_FIXTURE_SCRIPTS:-$root/../shared/fixtures}
-
-scripts/install-deps.sh
-[ -x /usr/bin/time ] || { apt-get install -y -qq time >/dev/null; }
-if [ ! -f "$fixtures/os/commits.env" ]; then
-    echo "building the OS fixture (a few minutes) ..." >&2
-    mkdir -p "$fixtures"
-    EMPTY_DELTAS=0 bash "$shared/make-os-repo.sh" "$fixtures/os" > "$fixtures/make-os-repo.log" 2>&1
-fi
+. "$(dirname "$0")/lib.sh"
 tree=$fixtures/os/tree1
 
 dotnet publish src/Cli -c Release -o "$root/out/bench-bin" --nologo -v quiet

@@ -11,24 +11,8 @@
 # The server is published NativeAOT (as it ships); if that fails the bench stops.
 #
 # Usage: bench/webserver.sh [RUNS]      env: OSTREE_CONTAINER_FIXTURES (fixture cache)
-set -euo pipefail
-cd "$(dirname "$0")/.."
-root=$(pwd)
 runs=${1:-3}
-fixtures=${OSTREE_CONTAINER_FIXTURES:-/var/tmp/ostree-container-fixtures}
-shared=${OSTREE_CONTAINER_FIXTURE_SCRIPTS:-$root/../shared/fixtures}
-
-scripts/install-deps.sh
-for pair in wrk:/usr/bin/wrk time:/usr/bin/time curl:/usr/bin/curl; do
-    [ -x "${pair#*:}" ] || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${pair%%:*}" >/dev/null
-done
-if [ ! -f "$fixtures/os/commits.env" ]; then
-    echo "building the OS fixture (a few minutes) ..." >&2
-    mkdir -p "$fixtures"
-    EMPTY_DELTAS=0 bash "$shared/make-os-repo.sh" "$fixtures/os" > "$fixtures/make-os-repo.log" 2>&1
-fi
-# shellcheck disable=SC1091
-. "$fixtures/os/commits.env"   # REPO BRANCH C1 C2
+. "$(dirname "$0")/lib.sh"
 
 work=$(mktemp -d /var/tmp/oc-bench-web.XXXXXX)
 pids=()
