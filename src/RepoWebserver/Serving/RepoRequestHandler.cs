@@ -18,6 +18,7 @@ public sealed class RepoRequestHandler(RepoFileStore store, UpstreamForwarder? u
     public async Task HandleAsync(HttpContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var request = context.Request;
         if (!HttpMethods.IsGet(request.Method) && !HttpMethods.IsHead(request.Method))
         {
@@ -30,6 +31,7 @@ public sealed class RepoRequestHandler(RepoFileStore store, UpstreamForwarder? u
         if (!RepoPath.TryParse(rest, out var path))
         {
             NotFound(context, "other");
+            metrics.Duration("other", started);
             return;
         }
 
@@ -76,6 +78,7 @@ public sealed class RepoRequestHandler(RepoFileStore store, UpstreamForwarder? u
         }
 
         metrics.Request(path.Kind, context.Response.StatusCode, context.Response.ContentLength ?? 0);
+        metrics.Duration(path.Kind.ToString(), started);
     }
 
     private void NotFound(HttpContext context, string kind)

@@ -46,6 +46,7 @@ public class RepoWebserverHostTests
         Assert.Equal(HttpStatusCode.OK, summary.StatusCode);
         var lines = metrics.Split('\n');
         Assert.Contains(lines, l => l.StartsWith("repo_webserver_requests_total{", StringComparison.Ordinal) && l.Contains("class=\"Summary\"", StringComparison.Ordinal) && l.Contains("status=\"200\"", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.StartsWith("repo_webserver_request_duration_seconds_count{", StringComparison.Ordinal) && l.Contains("class=\"Summary\"", StringComparison.Ordinal));
         Assert.Contains(lines, l => l.StartsWith("repo_webserver_requests_total{", StringComparison.Ordinal) && l.Contains("class=\"Ref\"", StringComparison.Ordinal) && l.Contains("status=\"404\"", StringComparison.Ordinal));
     }
 
