@@ -46,11 +46,12 @@ ours_size=$(stat -c %s "$ours_bin")
 nginx_size=$(stat -c %s "$(command -v nginx)")
 
 # --- helpers ----------------------------------------------------------------------------
-# A port nothing listens on: random in the ephemeral range, checked with bash's /dev/tcp.
+# A port nothing listens on, below the kernel's ephemeral range (32768+) so no outgoing
+# connection holds it; checked with bash's /dev/tcp.
 free_port() {
     local p
     while :; do
-        p=$(( 20000 + RANDOM % 30000 ))
+        p=$(( 20000 + RANDOM % 12000 ))
         (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null || { echo "$p"; return; }
     done
 }

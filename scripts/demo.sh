@@ -67,8 +67,8 @@ step "ostree-container object-map build"
 "$oc" object-map lookup "$out/object-map" /usr/bin/hello
 
 step "ostree-container serve, then the real ostree pull from it"
-port=$(( 20000 + RANDOM % 30000 ))
-while (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null; do port=$(( 20000 + RANDOM % 30000 )); done
+port=$(( 20000 + RANDOM % 12000 ))
+while (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null; do port=$(( 20000 + RANDOM % 12000 )); done
 "$oc" serve --repo "$out/repo" --object-map "$out/object-map" --urls "http://127.0.0.1:$port" \
     --request-logging false > "$out/serve.log" 2>&1 &
 server=$!
