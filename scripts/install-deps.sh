@@ -16,6 +16,23 @@ declare -A want=(
     [curl]=/usr/bin/curl
     [wrk]=/usr/bin/wrk
     [time]=/usr/bin/time
+    [skopeo]=/usr/bin/skopeo
+    [umoci]=/usr/bin/umoci
+    [oci-image-tool]=/usr/bin/oci-image-tool
+    [docker-registry]=/usr/bin/docker-registry
+    [podman]=/usr/bin/podman
+    [buildah]=/usr/bin/buildah
+    [runc]=/usr/bin/runc
+    [conmon]=/usr/bin/conmon
+    [catatonit]=/usr/bin/catatonit
+    [netavark]=/usr/lib/podman/netavark
+    [slirp4netns]=/usr/bin/slirp4netns
+    [uidmap]=/usr/bin/newuidmap
+    [fuse-overlayfs]=/usr/bin/fuse-overlayfs
+    [zstd]=/usr/bin/zstd
+    [pigz]=/usr/bin/pigz
+    [jq]=/usr/bin/jq
+    [hyperfine]=/usr/bin/hyperfine
 )
 missing=()
 for pkg in "${!want[@]}"; do
