@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.IO.Compression;
-using OstreeContainer.Ostree.GVariant;
 using OstreeContainer.Ostree.Objects;
 using OstreeContainer.Ostree.Repository;
 
@@ -71,45 +70,14 @@ public sealed class FilezTranscoder
             {
                 using (var content = _repo.OpenContent(checksum))
                 using (var output = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, 64 * 1024))
-                using (var writer = new GVariantWriter(512))
-                using (var hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256))
                 {
-                    content.Header.WriteContentHeader(writer);
-                    hash.AppendData(writer.WrittenSpan);
-                    writer.Reset();
-                    content.Header.WriteArchiveHeader(writer, (ulong)content.Size);
-                    output.Write(writer.WrittenSpan);
-                    if (!content.Header.IsSymlink)
+                    try
                     {
-                        if (content.Size == 0)
-                        {
-                            // The empty raw-DEFLATE stream ostree expects (see RepoTransaction).
-                            output.Write([0x03, 0x00]);
-                        }
-                        else
-                        {
-                            using var deflate = new DeflateStream(output, CompressionLevel.Fastest, leaveOpen: true);
-                            var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(128 * 1024);
-                            try
-                            {
-                                int n;
-                                while ((n = content.Content.Read(buffer, 0, buffer.Length)) > 0)
-                                {
-                                    hash.AppendData(buffer, 0, n);
-                                    deflate.Write(buffer, 0, n);
-                                }
-                            }
-                            finally
-                            {
-                                System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
-                            }
-                        }
+                        ArchiveContent.WriteVerified(content, output, CompressionLevel.Fastest);
                     }
-
-                    var actual = Checksum.From(hash);
-                    if (actual != checksum)
+                    catch (InvalidDataException e)
                     {
-                        throw new InvalidDataException($"file {checksum}: content hashes to {actual}; not serving a corrupt object");
+                        throw new InvalidDataException($"{e.Message}; not serving a corrupt object", e);
                     }
 
                     size = output.Length;
