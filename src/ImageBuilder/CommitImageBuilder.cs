@@ -1,0 +1,407 @@
+using System.IO.Compression;
+using System.Text;
+using OstreeContainer.ObjectMap;
+using OstreeContainer.Oci;
+using OstreeContainer.Oci.Images;
+using OstreeContainer.Oci.Layers;
+using OstreeContainer.Oci.Layout;
+using OstreeContainer.Ostree.Objects;
+using OstreeContainer.Ostree.Repository;
+using OstreeContainer.Ostree.Summaries;
+
+namespace OstreeContainer.ImageBuilder;
+
+/// <summary>
+/// Turns an OSTree commit into an OCI image in an image layout: tree layers (the commit
+/// checked out), repo layers (its <c>.filez</c> objects, chunked like the tree), one layer
+/// per static delta to the commit, and a meta layer (repo metadata, the object map and
+/// the webserver). Every byte depends only on the commit, the options and this tool's
+/// version, so rebuilding gives the same manifest digest.
+/// </summary>
+public static class CommitImageBuilder
+{
+    /// <summary>Where the image's repo lives.</summary>
+    public const string RepoDirectory = "ostree/repo";
+
+    /// <summary>Where the object map lives.</summary>
+    public const string ObjectMapPath = "ostree/object-map";
+
+    /// <summary>Where the webserver lives (the entrypoint).</summary>
+    public const string WebserverPath = "ostree/repo-webserver";
+
+    /// <summary>The port the webserver listens on.</summary>
+    public const string ExposedPort = "8080/tcp";
+
+    // Repo layers hold .filez objects that are already DEFLATE-compressed; compressing them
+    // again at a high level costs CPU for nothing.
+    private const int RepoLayerGzipLevel = 1;
+
+    private static readonly TarEntryMetadata RootDirectory = new(Convert.ToInt32("755", 8), 0, 0);
+    private static readonly TarEntryMetadata RootFile = new(Convert.ToInt32("644", 8), 0, 0);
+    private static readonly TarEntryMetadata RootExecutable = new(Convert.ToInt32("755", 8), 0, 0);
+
+    /// <summary>
+    /// Builds the image into <paramref name="layout"/> and returns it; the caller tags it
+    /// (see <see cref="ImageLayout.SetManifest"/>) once it wants the image visible.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The repository or an object in it is corrupt.</exception>
+    /// <exception cref="ArgumentException">The options are inconsistent (named in the message).</exception>
+    public static ImageBuildResult Build(ImageLayout layout, ImageBuildOptions options, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(layout);
+        ArgumentNullException.ThrowIfNull(options);
+        var log = options.Log ?? (_ => { });
+        if (!File.Exists(options.WebserverExecutable))
+        {
+            throw new FileNotFoundException($"repo-webserver executable not found at {options.WebserverExecutable}", options.WebserverExecutable);
+        }
+
+        var repo = OstreeRepo.Open(options.RepoPath);
+        var checksum = repo.ResolveRev(options.Rev);
+        var refName = Checksum.TryParse(options.Rev, out _) ? null : options.Rev;
+        var commitBytes = repo.ReadMetadataBytes(checksum, ObjectType.Commit);
+        if (Checksum.Compute(commitBytes) != checksum)
+        {
+            throw new InvalidDataException($"commit {checksum} is corrupt: it hashes to {Checksum.Compute(commitBytes)}");
+        }
+
+        var commit = Commit.Parse(commitBytes);
+        var commitMeta = repo.TryReadMetadataBytes(checksum, ObjectType.CommitMeta);
+        var tree = CommitTree.Read(repo, commit, cancellationToken);
+        var deltas = StaticDeltas.List(repo.Path).Where(d => d.Name.To == checksum).OrderBy(d => d.Name.ToString(), StringComparer.Ordinal).ToList();
+
+        var chunkCount = (options.MaxLayers - 1 - deltas.Count) / 2;
+        if (chunkCount < 1)
+        {
+            throw new ArgumentException(
+                $"--max-layers {options.MaxLayers} is too small: this commit needs at least {3 + deltas.Count} (one tree and one repo layer, {deltas.Count} delta layers and the meta layer)");
+        }
+
+        var items = tree.Entries.Where(e => e.Path.Length > 0).ToList();
+        var assignment = Chunking.Assign(items.Select(e => (e.Path, e.Size)).ToList(), chunkCount);
+        chunkCount = assignment.Length == 0 ? 1 : assignment[^1] + 1;
+        var treeChunks = Enumerable.Range(0, chunkCount).Select(_ => new List<TreeEntry>()).ToList();
+        var repoChunks = Enumerable.Range(0, chunkCount).Select(_ => new List<Checksum>()).ToList();
+        var placed = new HashSet<Checksum>();
+        for (var i = 0; i < items.Count; i++)
+        {
+            treeChunks[assignment[i]].Add(items[i]);
+            if (items[i].Kind != TreeEntryKind.Directory && placed.Add(items[i].Object))
+            {
+                repoChunks[assignment[i]].Add(items[i].Object);
+            }
+        }
+
+        log($"commit {checksum}: {items.Count} paths, {tree.ContentBytes / 1e6:F1} MB in {chunkCount} chunks, {deltas.Count} static deltas");
+
+        // Jobs in layer order; run largest first so both cores stay busy to the end.
+        var jobs = new List<LayerJob>();
+        for (var c = 0; c < chunkCount; c++)
+        {
+            var chunk = treeChunks[c];
+            jobs.Add(new LayerJob(LayerKind.Tree, $"tree chunk {c + 1}/{chunkCount}", chunk.Sum(e => e.Size), options.Compression, -1,
+                writer => WriteTreeLayer(writer, repo, tree, chunk, cancellationToken)));
+        }
+
+        for (var c = 0; c < chunkCount; c++)
+        {
+            var objects = repoChunks[c];
+            var weight = treeChunks[c].Where(e => e.Kind == TreeEntryKind.File).Sum(e => e.Size) / 2;
+            jobs.Add(new LayerJob(LayerKind.Repo, $"repo chunk {c + 1}/{chunkCount}", weight, options.Compression, RepoLayerGzipLevel,
+                writer => WriteRepoLayer(writer, repo, objects, cancellationToken)));
+        }
+
+        foreach (var delta in deltas)
+        {
+            var directory = Path.Combine(repo.Path, delta.Name.RelativeDirectory);
+            jobs.Add(new LayerJob(LayerKind.Delta, $"static delta {delta.Name}", DirectorySize(directory), options.Compression, RepoLayerGzipLevel,
+                writer => WriteDeltaLayer(writer, repo, delta.Name)));
+        }
+
+        jobs.Add(new LayerJob(LayerKind.Meta, "repo metadata, object map, webserver", long.MaxValue, options.Compression, -1,
+            writer => WriteMetaLayer(writer, repo, checksum, refName, commit, commitBytes, commitMeta, tree, deltas, options.WebserverExecutable, cancellationToken)));
+
+        var results = new BuiltLayer?[jobs.Count];
+        Parallel.ForEach(
+            Enumerable.Range(0, jobs.Count).OrderByDescending(i => jobs[i].Weight),
+            new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, options.Parallelism), CancellationToken = cancellationToken },
+            i =>
+            {
+                results[i] = WriteLayer(layout, jobs[i], commit.Time);
+                log($"{jobs[i].Description}: {results[i]!.Descriptor.Size / 1e6:F1} MB ({results[i]!.Entries} entries) {results[i]!.Descriptor.Digest}");
+            });
+        var layers = results.Select(r => r!).ToList();
+
+        var labels = ImageLabels.For(checksum, commit, refName, tree, options.Labels);
+        labels[ImageLabels.RepoLayers] = string.Join(",", layers.Select((l, i) => (l, i)).Where(x => x.l.Kind != LayerKind.Tree).Select(x => x.i));
+        var config = new ImageConfig
+        {
+            Created = ImageLabels.FormatTime(commit.Time),
+            Architecture = options.Platform.Architecture,
+            Os = options.Platform.Os,
+            Variant = options.Platform.Variant,
+            Config = new ContainerConfig
+            {
+                Entrypoint = ["/" + WebserverPath],
+                ExposedPorts = new SortedDictionary<string, EmptyObject>(StringComparer.Ordinal) { [ExposedPort] = new EmptyObject() },
+                Env = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
+                Labels = labels,
+            },
+            RootFs = new RootFs { DiffIds = layers.Select(l => l.DiffId).ToList() },
+            History = jobs.Select(j => new HistoryEntry
+            {
+                Created = ImageLabels.FormatTime(commit.Time),
+                CreatedBy = $"ostree-container build: {j.Description}",
+                Comment = $"ostree commit {checksum}",
+            }).ToList(),
+        };
+        var configDescriptor = layout.WriteBlob(OciJson.Serialize(config), MediaTypes.OciConfig);
+        var manifest = new ImageManifest
+        {
+            MediaType = MediaTypes.OciManifest,
+            Config = configDescriptor,
+            Layers = layers.Select(l => l.Descriptor).ToList(),
+            Annotations = new SortedDictionary<string, string>(labels.Where(l => l.Key != ImageLabels.RepoLayers).ToDictionary(), StringComparer.Ordinal),
+        };
+        var manifestBytes = OciJson.Serialize(manifest);
+        var manifestDescriptor = layout.WriteBlob(manifestBytes, MediaTypes.OciManifest);
+        log($"manifest {manifestDescriptor.Digest}: {layers.Count} layers, {layers.Sum(l => l.Descriptor.Size) / 1e6:F1} MB");
+        return new ImageBuildResult(manifestDescriptor, manifestBytes, configDescriptor, layers, checksum, refName, labels);
+    }
+
+    private static BuiltLayer WriteLayer(ImageLayout layout, LayerJob job, DateTimeOffset time)
+    {
+        using var staged = layout.BeginBlob();
+        LayerResult result;
+        using (var writer = new LayerWriter(staged.Stream, job.Compression, time, job.Compression == LayerCompression.Gzip ? job.GzipLevel : -1))
+        {
+            job.Write(writer);
+            result = writer.Complete();
+        }
+
+        var descriptor = staged.Commit(result.MediaType, result.Digest) with
+        {
+            Annotations = new SortedDictionary<string, string>(StringComparer.Ordinal)
+            {
+                [ImageLabels.LayerKindAnnotation] = job.Kind.ToString().ToLowerInvariant(),
+            },
+        };
+        return new BuiltLayer(job.Kind, descriptor, result.DiffId, result.Entries, result.UncompressedSize);
+    }
+
+    private static void WriteTreeLayer(LayerWriter writer, OstreeRepo repo, CommitTree tree, List<TreeEntry> entries, CancellationToken cancellationToken)
+    {
+        var directories = new LayerDirectories(writer, path => tree.Directories.TryGetValue(path, out var d) ? Metadata(d) : RootDirectory);
+        var firstPath = new Dictionary<Checksum, string>();
+        foreach (var entry in entries)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            directories.EnsureParents(entry.Path);
+            var metadata = Metadata(entry);
+            switch (entry.Kind)
+            {
+                case TreeEntryKind.Directory:
+                    directories.Add(entry.Path, metadata);
+                    break;
+                case TreeEntryKind.Symlink:
+                    writer.AddSymlink(entry.Path, entry.SymlinkTarget, metadata);
+                    break;
+                default:
+                    // The same checksum means the same content, owner, mode and xattrs: a hardlink
+                    // extracts to an identical file.
+                    if (firstPath.TryGetValue(entry.Object, out var first))
+                    {
+                        writer.AddHardlink(entry.Path, first, metadata);
+                        break;
+                    }
+
+                    firstPath.Add(entry.Object, entry.Path);
+                    using (var content = new VerifiedContentStream(repo.OpenContent(entry.Object)))
+                    {
+                        writer.AddFile(entry.Path, metadata, entry.Size, content);
+                    }
+
+                    break;
+            }
+        }
+    }
+
+    private static void WriteRepoLayer(LayerWriter writer, OstreeRepo repo, List<Checksum> objects, CancellationToken cancellationToken)
+    {
+        var directories = new LayerDirectories(writer, _ => RootDirectory);
+        foreach (var checksum in objects)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var path = $"{RepoDirectory}/{ObjectRelativePath(checksum, "filez")}";
+            directories.EnsureParents(path);
+            if (repo.IsArchive)
+            {
+                // Already in the form the image's archive-z2 repo needs; the tree layer of the
+                // same chunk inflates and verifies this very file.
+                using var file = new FileStream(repo.ObjectPath(checksum, ObjectType.File), FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
+                writer.AddFile(path, RootFile, file.Length, file);
+            }
+            else
+            {
+                using var buffer = new MemoryStream();
+                ArchiveContent.WriteVerified(repo.OpenContent(checksum), buffer, CompressionLevel.Optimal);
+                writer.AddFile(path, RootFile, buffer.GetBuffer().AsSpan(0, (int)buffer.Length));
+            }
+        }
+    }
+
+    private static void WriteDeltaLayer(LayerWriter writer, OstreeRepo repo, DeltaName name)
+    {
+        var directories = new LayerDirectories(writer, _ => RootDirectory);
+        var source = Path.Combine(repo.Path, name.RelativeDirectory);
+        foreach (var file in Directory.EnumerateFiles(source).Order(StringComparer.Ordinal))
+        {
+            var path = $"{RepoDirectory}/{name.RelativeDirectory}/{Path.GetFileName(file)}";
+            directories.EnsureParents(path);
+            using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
+            writer.AddFile(path, RootFile, stream.Length, stream);
+        }
+    }
+
+    private static void WriteMetaLayer(
+        LayerWriter writer,
+        OstreeRepo repo,
+        Checksum checksum,
+        string? refName,
+        Commit commit,
+        byte[] commitBytes,
+        byte[]? commitMeta,
+        CommitTree tree,
+        IReadOnlyList<StaticDelta> deltas,
+        string webserver,
+        CancellationToken cancellationToken)
+    {
+        var directories = new LayerDirectories(writer, _ => RootDirectory);
+
+        // The skeleton `ostree init` makes, so the extracted repo opens and fscks as is.
+        foreach (var directory in new[] { "extensions", "objects", "refs/heads", "refs/mirrors", "refs/remotes", "state", "tmp" })
+        {
+            directories.EnsureParents($"{RepoDirectory}/{directory}/x");
+        }
+
+        AddRepoFile(writer, directories, "config", Encoding.UTF8.GetBytes("[core]\nrepo_version=1\nmode=archive-z2\n"));
+
+        // Objects in name order: the layer's bytes must not depend on walk order.
+        var metadata = new SortedDictionary<string, byte[]>(StringComparer.Ordinal)
+        {
+            [ObjectRelativePath(checksum, "commit")] = commitBytes,
+        };
+        if (commitMeta is not null)
+        {
+            metadata[ObjectRelativePath(checksum, "commitmeta")] = commitMeta;
+        }
+
+        foreach (var dirTree in tree.DirTrees)
+        {
+            metadata[ObjectRelativePath(dirTree, "dirtree")] = ReadVerified(repo, dirTree, ObjectType.DirTree);
+        }
+
+        foreach (var dirMeta in tree.DirMetas)
+        {
+            metadata[ObjectRelativePath(dirMeta, "dirmeta")] = ReadVerified(repo, dirMeta, ObjectType.DirMeta);
+        }
+
+        foreach (var (path, bytes) in metadata)
+        {
+            AddRepoFile(writer, directories, path, bytes);
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
+        if (refName is not null)
+        {
+            AddRepoFile(writer, directories, $"refs/heads/{refName}", Encoding.ASCII.GetBytes(checksum + "\n"));
+        }
+
+        foreach (var (path, index) in DeltaIndex.CreateAll(deltas).OrderBy(p => p.Key, StringComparer.Ordinal))
+        {
+            AddRepoFile(writer, directories, path, index.Serialize());
+        }
+
+        // The summary's last-modified is the commit time, never the clock.
+        var summary = new SummaryBuilder("archive-z2") { LastModified = commit.Time };
+        if (refName is not null)
+        {
+            summary.AddRef(refName, checksum, commitBytes);
+        }
+
+        summary.AddDeltas(deltas);
+        AddRepoFile(writer, directories, "summary", summary.Build().Serialize());
+
+        var mapFile = Path.Combine(Path.GetTempPath(), $"ostree-container-map-{Environment.ProcessId}-{Guid.NewGuid():N}");
+        try
+        {
+            ObjectMapBuilder.Build(repo, [checksum.ToString()], mapFile, cancellationToken);
+            using var map = File.OpenRead(mapFile);
+            directories.EnsureParents(ObjectMapPath);
+            writer.AddFile(ObjectMapPath, RootFile, map.Length, map);
+        }
+        finally
+        {
+            File.Delete(mapFile);
+        }
+
+        using var server = File.OpenRead(webserver);
+        writer.AddFile(WebserverPath, RootExecutable, server.Length, server);
+    }
+
+    private static void AddRepoFile(LayerWriter writer, LayerDirectories directories, string relative, byte[] bytes)
+    {
+        var path = $"{RepoDirectory}/{relative}";
+        directories.EnsureParents(path);
+        writer.AddFile(path, RootFile, bytes);
+    }
+
+    private static byte[] ReadVerified(OstreeRepo repo, Checksum checksum, ObjectType type)
+    {
+        var bytes = repo.ReadMetadataBytes(checksum, type);
+        var actual = Checksum.Compute(bytes);
+        return actual == checksum
+            ? bytes
+            : throw new InvalidDataException($"{type.ToString().ToLowerInvariant()} {checksum} is corrupt: it hashes to {actual}");
+    }
+
+    private static string ObjectRelativePath(Checksum checksum, string extension)
+    {
+        var hex = checksum.ToString();
+        return $"objects/{hex[..2]}/{hex[2..]}.{extension}";
+    }
+
+    private static TarEntryMetadata Metadata(TreeEntry entry) =>
+        new((int)entry.Mode, (int)entry.Uid, (int)entry.Gid, entry.Xattrs.Count == 0 ? null : entry.Xattrs.Select(x => KeyValuePair.Create(x.Name, x.Value)).ToList());
+
+    private static long DirectorySize(string directory) =>
+        Directory.EnumerateFiles(directory).Sum(f => new FileInfo(f).Length);
+
+    private sealed record LayerJob(LayerKind Kind, string Description, long Weight, LayerCompression Compression, int GzipLevel, Action<LayerWriter> Write);
+
+    /// <summary>Writes each parent directory once per layer, before the first entry beneath it.</summary>
+    private sealed class LayerDirectories(LayerWriter writer, Func<string, TarEntryMetadata> metadataFor)
+    {
+        private readonly HashSet<string> _written = new(StringComparer.Ordinal);
+
+        public void EnsureParents(string path)
+        {
+            var parent = CommitTree.Parent(path);
+            if (parent.Length == 0 || _written.Contains(parent))
+            {
+                return;
+            }
+
+            EnsureParents(parent);
+            Add(parent, metadataFor(parent));
+        }
+
+        public void Add(string path, TarEntryMetadata metadata)
+        {
+            if (_written.Add(path))
+            {
+                writer.AddDirectory(path, metadata);
+            }
+        }
+    }
+}
