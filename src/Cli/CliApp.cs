@@ -19,6 +19,7 @@ public static class CliApp
             RefsCommand.Create(),
             ServeCommand.Create(),
             ObjectMapCommand.Create(),
+            BuildCommand.Create(),
         };
         return root;
     }

@@ -41,6 +41,30 @@ public static class CommitImageBuilder
     private static readonly TarEntryMetadata RootExecutable = new(Convert.ToInt32("755", 8), 0, 0);
 
     /// <summary>
+    /// Builds the image into the OCI layout at <paramref name="directory"/> (created when
+    /// missing) and tags it <paramref name="tag"/> in <c>index.json</c>, which is written
+    /// last. When the build fails, a layout this call created is removed; an existing one
+    /// keeps its index unchanged (new blobs may remain, unreferenced).
+    /// </summary>
+    public static ImageBuildResult BuildToLayout(string directory, string? tag, ImageBuildOptions options, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(directory);
+        var created = !Directory.Exists(directory) || !Directory.EnumerateFileSystemEntries(directory).Any();
+        try
+        {
+            var layout = ImageLayout.OpenOrCreate(directory);
+            var result = Build(layout, options, cancellationToken);
+            layout.SetManifest(result.Manifest, tag);
+            return result;
+        }
+        catch when (created)
+        {
+            Directory.Delete(directory, recursive: true);
+            throw;
+        }
+    }
+
+    /// <summary>
     /// Builds the image into <paramref name="layout"/> and returns it; the caller tags it
     /// (see <see cref="ImageLayout.SetManifest"/>) once it wants the image visible.
     /// </summary>
@@ -345,8 +369,18 @@ public static class CommitImageBuilder
             File.Delete(mapFile);
         }
 
-        using var server = File.OpenRead(webserver);
-        writer.AddFile(WebserverPath, RootExecutable, server.Length, server);
+        using (var server = File.OpenRead(webserver))
+        {
+            writer.AddFile(WebserverPath, RootExecutable, server.Length, server);
+        }
+
+        // Native libraries published beside the server (SQLite's libe_sqlite3.so) go beside it
+        // in the image too; it finds them there without configuration.
+        foreach (var library in Directory.EnumerateFiles(Path.GetDirectoryName(Path.GetFullPath(webserver))!, "*.so").Order(StringComparer.Ordinal))
+        {
+            using var stream = File.OpenRead(library);
+            writer.AddFile($"ostree/{Path.GetFileName(library)}", RootFile, stream.Length, stream);
+        }
     }
 
     private static void AddRepoFile(LayerWriter writer, LayerDirectories directories, string relative, byte[] bytes)

@@ -107,17 +107,9 @@ public sealed class NativeExecutableTests : IClassFixture<NativeExecutableTests.
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    /// <summary>Publishes src/RepoWebserver with NativeAOT into a temp folder, once.</summary>
+    /// <summary>The NativeAOT publish shared by every test project (see <see cref="NativeWebserver"/>).</summary>
     public sealed class Published
     {
-        public Published()
-        {
-            Directory = Fixtures.TempDirectory("aot-publish");
-            var project = Path.Combine(Fixtures.RepositoryRoot, "src", "RepoWebserver", "OstreeContainer.RepoWebserver.csproj");
-            Peer.Run("dotnet", ["publish", project, "-c", "Release", "-o", Directory, "--nologo", "-v", "quiet"], timeout: TimeSpan.FromMinutes(15))
-                .EnsureSuccess("dotnet publish src/RepoWebserver (NativeAOT)");
-        }
-
-        public string Directory { get; }
+        public string Directory { get; } = NativeWebserver.Directory;
     }
 }

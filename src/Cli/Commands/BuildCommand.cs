@@ -1,0 +1,118 @@
+using System.CommandLine;
+using System.Diagnostics;
+using OstreeContainer.ImageBuilder;
+using OstreeContainer.Oci;
+using OstreeContainer.Oci.Images;
+using OstreeContainer.Oci.Layers;
+
+namespace OstreeContainer.Cli.Commands;
+
+/// <summary>
+/// <c>build --repo R --ref REF (--oci-dir DIR[:TAG] | --push IMAGE)</c>: an OSTree commit
+/// becomes an OCI image that runs as a container, serves its own repo and can be pulled
+/// back.
+/// </summary>
+internal static class BuildCommand
+{
+    /// <summary>Environment variable naming the native repo-webserver to put in images.</summary>
+    public const string WebserverVariable = "OSTREE_CONTAINER_WEBSERVER";
+
+    public static Command Create()
+    {
+        var repo = CommonOptions.Repo();
+        var rev = new Option<string>("--ref") { Description = "Ref (or full commit checksum) to build", Required = true };
+        var ociDir = new Option<string?>("--oci-dir") { Description = "Write an OCI image layout: DIR[:TAG] (TAG defaults to latest)" };
+        var labels = new Option<string[]>("--label") { Description = "KEY=VALUE label, also a manifest annotation (repeatable)" };
+        var compression = new Option<LayerCompression>("--compression")
+        {
+            Description = "Layer compression: gzip, zstd or none",
+            DefaultValueFactory = _ => LayerCompression.Gzip,
+            CustomParser = r => r.Tokens[0].Value switch
+            {
+                "gzip" => LayerCompression.Gzip,
+                "zstd" => LayerCompression.Zstd,
+                "none" => LayerCompression.None,
+                var other => throw new ArgumentException($"--compression: '{other}' is not gzip, zstd or none"),
+            },
+        };
+        var maxLayers = new Option<int>("--max-layers")
+        {
+            Description = $"Most layers to produce (default {ImageBuildOptions.DefaultMaxLayers}, at most {ImageBuildOptions.MaxImageLayers})",
+            DefaultValueFactory = _ => ImageBuildOptions.DefaultMaxLayers,
+        };
+        var platform = new Option<string?>("--platform") { Description = "OS/ARCH[/VARIANT] written into the config (default: this machine's)" };
+        var webserver = new Option<string?>("--webserver")
+        {
+            Description = $"The native repo-webserver to embed (default: ${WebserverVariable}, else native/repo-webserver beside this program)",
+        };
+        var quiet = new Option<bool>("--quiet", "-q") { Description = "Print only the manifest digest" };
+        var command = new Command("build", "Build an OCI image from an OSTree commit")
+        {
+            repo, rev, ociDir, labels, compression, maxLayers, platform, webserver, quiet,
+        };
+        command.SetAction((parse, cancel) =>
+        {
+            var output = parse.InvocationConfiguration.Output;
+            var error = parse.InvocationConfiguration.Error;
+            var target = parse.GetValue(ociDir) ?? throw new ArgumentException("build: give --oci-dir DIR[:TAG]");
+            var layers = parse.GetValue(maxLayers);
+            if (layers is < 3 or > ImageBuildOptions.MaxImageLayers)
+            {
+                throw new ArgumentException($"--max-layers: {layers} is outside 3..{ImageBuildOptions.MaxImageLayers}");
+            }
+
+            var (directory, tag) = SplitLayoutTarget(target);
+            var options = new ImageBuildOptions
+            {
+                RepoPath = parse.GetRequiredValue(repo),
+                Rev = parse.GetRequiredValue(rev),
+                WebserverExecutable = FindWebserver(parse.GetValue(webserver)),
+                Compression = parse.GetValue(compression),
+                MaxLayers = layers,
+                Labels = CommonOptions.KeyValues(parse.GetValue(labels), "--label").ToDictionary(p => p.Key, p => (string)p.Value.Value, StringComparer.Ordinal),
+                Platform = parse.GetValue(platform) is { } p ? ParsePlatform(p) : Platform.Current,
+                Log = parse.GetValue(quiet) ? null : line => error.WriteLine(line),
+            };
+            var watch = Stopwatch.StartNew();
+            var result = CommitImageBuilder.BuildToLayout(directory, tag, options, cancel);
+            output.WriteLine(result.Manifest.Digest.ToString());
+            if (!parse.GetValue(quiet))
+            {
+                error.WriteLine($"built oci:{directory}:{tag} from commit {result.Commit} in {watch.Elapsed.TotalSeconds:F2} s");
+            }
+
+            return Task.FromResult(0);
+        });
+        return command;
+    }
+
+    /// <summary>Splits <c>DIR[:TAG]</c> the way <c>oci:</c> names are split; the tag defaults to <c>latest</c>.</summary>
+    internal static (string Directory, string Tag) SplitLayoutTarget(string value)
+    {
+        var reference = ImageReference.Parse("oci:" + value);
+        return (reference.Path!, reference.Tag ?? "latest");
+    }
+
+    private static Platform ParsePlatform(string value)
+    {
+        try
+        {
+            return Platform.Parse(value);
+        }
+        catch (FormatException e)
+        {
+            throw new ArgumentException($"--platform: {e.Message}", e);
+        }
+    }
+
+    private static string FindWebserver(string? explicitPath)
+    {
+        var path = explicitPath
+            ?? Environment.GetEnvironmentVariable(WebserverVariable)
+            ?? Path.Combine(AppContext.BaseDirectory, "native", "repo-webserver");
+        return File.Exists(path)
+            ? path
+            : throw new FileNotFoundException(
+                $"the native repo-webserver was not found at {path}; publish it (dotnet publish src/RepoWebserver -c Release -o DIR) and pass --webserver DIR/repo-webserver or set {WebserverVariable}");
+    }
+}
