@@ -146,14 +146,24 @@ public static class CommitImageBuilder
             writer => WriteMetaLayer(writer, repo, checksum, refName, commit, commitBytes, commitMeta, tree, deltas, options.WebserverExecutable, cancellationToken)));
 
         var results = new BuiltLayer?[jobs.Count];
-        Parallel.ForEach(
-            Enumerable.Range(0, jobs.Count).OrderByDescending(i => jobs[i].Weight),
-            new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, options.Parallelism), CancellationToken = cancellationToken },
-            i =>
-            {
-                results[i] = WriteLayer(layout, jobs[i], commit.Time);
-                log($"{jobs[i].Description}: {results[i]!.Descriptor.Size / 1e6:F1} MB ({results[i]!.Entries} entries) {results[i]!.Descriptor.Digest}");
-            });
+        try
+        {
+            Parallel.ForEach(
+                Enumerable.Range(0, jobs.Count).OrderByDescending(i => jobs[i].Weight),
+                new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, options.Parallelism), CancellationToken = cancellationToken },
+                i =>
+                {
+                    results[i] = WriteLayer(layout, jobs[i], commit.Time);
+                    log($"{jobs[i].Description}: {results[i]!.Descriptor.Size / 1e6:F1} MB ({results[i]!.Entries} entries) {results[i]!.Descriptor.Digest}");
+                });
+        }
+        catch (AggregateException e) when (e.InnerExceptions.Count >= 1)
+        {
+            // Report the first failure as itself (one clear line), not as "one or more errors".
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw();
+            throw;
+        }
+
         var layers = results.Select(r => r!).ToList();
 
         var labels = ImageLabels.For(checksum, commit, refName, tree, options.Labels);

@@ -1,0 +1,136 @@
+using System.Text.Json;
+using OstreeContainer.Oci.Layout;
+using OstreeContainer.Ostree.Repository;
+
+namespace OstreeContainer.ImageBuilder.Tests;
+
+/// <summary>Builds images from the fixture repos and checks them with the real peers.</summary>
+public class CommitImageBuilderTests
+{
+    internal static ImageBuildOptions Options(string repo, string rev, int maxLayers = ImageBuildOptions.DefaultMaxLayers) => new()
+    {
+        RepoPath = repo,
+        Rev = rev,
+        WebserverExecutable = NativeWebserver.Executable,
+        MaxLayers = maxLayers,
+    };
+
+    internal static string Build(string repo, string rev, string tag = "latest", int maxLayers = ImageBuildOptions.DefaultMaxLayers)
+    {
+        var dir = Path.Combine(Fixtures.TempDirectory("image"), "layout");
+        CommitImageBuilder.BuildToLayout(dir, tag, Options(repo, rev, maxLayers), TestContext.Current.CancellationToken);
+        return dir;
+    }
+
+    /// <summary>The tree an image of <paramref name="commit"/> should unpack to: ostree's checkout with usr/etc moved to etc and var/tmp added.</summary>
+    internal static string ExpectedTree(string repo, string commit)
+    {
+        var dir = Path.Combine(Fixtures.TempDirectory("expected"), "root");
+        Peer.Ostree(repo, "checkout", commit, dir);
+        if (Directory.Exists(Path.Combine(dir, "usr", "etc")) && !Directory.Exists(Path.Combine(dir, "etc")))
+        {
+            Directory.Move(Path.Combine(dir, "usr", "etc"), Path.Combine(dir, "etc"));
+        }
+
+        var varTmp = Path.Combine(dir, "var", "tmp");
+        if (!Directory.Exists(varTmp))
+        {
+            Directory.CreateDirectory(Path.Combine(dir, "var"));
+            Directory.CreateDirectory(varTmp);
+            File.SetUnixFileMode(varTmp, (UnixFileMode)Convert.ToInt32("1777", 8));
+        }
+
+        return dir;
+    }
+
+    internal static string Unpack(string layout, string tag = "latest")
+    {
+        var bundle = Path.Combine(Fixtures.TempDirectory("umoci"), "bundle");
+        Peer.Run(Peer.Require("umoci"), ["unpack", "--image", $"{layout}:{tag}", bundle]).EnsureSuccess("umoci unpack");
+        return Path.Combine(bundle, "rootfs");
+    }
+
+    [Fact]
+    public void Build_FixtureCommit_LayoutPassesOciImageToolAndSkopeo()
+    {
+        var small = Fixtures.SmallRepo;
+        var layout = Build(small.ArchiveRepo, "fixture/main");
+
+        Peer.Run(Peer.Require("oci-image-tool"), ["validate", "--type", "imageLayout", "--ref", "latest", layout]).EnsureSuccess("oci-image-tool validate");
+        var inspect = Peer.Run(Peer.Require("skopeo"), ["inspect", $"oci:{layout}:latest"]).EnsureSuccess("skopeo inspect");
+        using var json = JsonDocument.Parse(inspect.Stdout);
+        var labels = json.RootElement.GetProperty("Labels");
+        Assert.Equal(small.Commit2, labels.GetProperty("ostree.commit").GetString());
+        Assert.Equal("fixture/main", labels.GetProperty("ostree.ref").GetString());
+        var manifest = ImageLayout.Open(layout).ResolveManifest("latest", null);
+        Assert.Equal(manifest.Descriptor.Digest.ToString(), json.RootElement.GetProperty("Digest").GetString());
+    }
+
+    [Fact]
+    public void Build_FixtureCommit_UmociUnpackEqualsOstreeCheckoutPlusOstreeDirectory()
+    {
+        var small = Fixtures.SmallRepo;
+        var layout = Build(small.ArchiveRepo, "fixture/main", maxLayers: 7);
+        var rootfs = Unpack(layout);
+
+        Assert.True(File.Exists(Path.Combine(rootfs, "ostree", "repo-webserver")), "no /ostree/repo-webserver");
+        Assert.True(File.Exists(Path.Combine(rootfs, "ostree", "object-map")), "no /ostree/object-map");
+        var image = Path.Combine(Fixtures.TempDirectory("tree-only"), "root");
+        Peer.Run("cp", ["-a", rootfs, image]).EnsureSuccess("cp -a");
+        Directory.Delete(Path.Combine(image, "ostree"), recursive: true);
+        Assert.Empty(TreeDiff.Compare(ExpectedTree(small.ArchiveRepo, small.Commit2), image, ownership: true));
+    }
+
+    [Fact]
+    public void Build_FixtureCommit_ImageRepoPassesFsckAndHoldsTheRef()
+    {
+        var small = Fixtures.SmallRepo;
+        var rootfs = Unpack(Build(small.BareUserRepo, "fixture/main"));
+        var repo = Path.Combine(rootfs, "ostree", "repo");
+
+        Peer.Ostree(repo, "fsck");
+        Assert.Equal(small.Commit2, Peer.Ostree(repo, "rev-parse", "fixture/main").Trim());
+        Assert.Contains("archive-z2", File.ReadAllText(Path.Combine(repo, "config")), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Build_Twice_SameManifestDigest()
+    {
+        var small = Fixtures.SmallRepo;
+        var first = ImageLayout.Open(Build(small.ArchiveRepo, "fixture/main")).ResolveManifest("latest", null);
+        var second = ImageLayout.Open(Build(small.ArchiveRepo, "fixture/main")).ResolveManifest("latest", null);
+
+        Assert.Equal(first.Descriptor.Digest, second.Descriptor.Digest);
+    }
+
+    [Fact]
+    public void Build_UnknownRef_FailsAndLeavesNoLayout()
+    {
+        var dir = Path.Combine(Fixtures.TempDirectory("image"), "layout");
+
+        var e = Assert.ThrowsAny<Exception>(() => CommitImageBuilder.BuildToLayout(dir, "latest", Options(Fixtures.SmallRepo.ArchiveRepo, "no/such/ref")));
+
+        Assert.Contains("no/such/ref", e.Message, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(dir), "a failed build left a layout behind");
+    }
+
+    [Fact]
+    public void Build_CorruptObject_FailsNamingItAndLeavesNoLayout()
+    {
+        var copy = Path.Combine(Fixtures.TempDirectory("corrupt"), "repo");
+        Peer.Run("cp", ["-a", Fixtures.SmallRepo.ArchiveRepo, copy]).EnsureSuccess("cp -a");
+        var repo = OstreeRepo.Open(copy);
+        var victim = repo.EnumerateObjects().Where(o => o.Type == Ostree.Objects.ObjectType.File)
+            .Select(o => repo.ObjectPath(o.Checksum, o.Type))
+            .OrderByDescending(p => new FileInfo(p).Length).First();
+        var bytes = File.ReadAllBytes(victim);
+        bytes[^5] ^= 0x55;
+        File.WriteAllBytes(victim, bytes);
+        var dir = Path.Combine(Fixtures.TempDirectory("image"), "layout");
+
+        var e = Assert.ThrowsAny<Exception>(() => CommitImageBuilder.BuildToLayout(dir, "latest", Options(copy, "fixture/main")));
+
+        Assert.True(e is InvalidDataException or AggregateException, e.ToString());
+        Assert.False(Directory.Exists(dir), "a failed build left a layout behind");
+    }
+}
