@@ -25,7 +25,10 @@ public static class LayerArchive
             MediaTypes.OciLayerZstd => new DecompressionStream(compressed, bufferSize: 0, checkEndOfStream: true, leaveOpen: leaveOpen),
             _ => throw new InvalidDataException($"layer media type '{mediaType}' is not a tar, tar+gzip or tar+zstd layer"),
         };
-        return new LayerReader(tar, leaveOpen: ReferenceEquals(tar, compressed) && leaveOpen);
+        return new LayerReader(tar, leaveOpen: ReferenceEquals(tar, compressed) && leaveOpen)
+        {
+            Codec = mediaType == MediaTypes.OciLayerZstd ? "zstd" : ReferenceEquals(tar, compressed) ? null : "gzip",
+        };
     }
 }
 
@@ -59,6 +62,9 @@ public sealed class LayerReader : IDisposable
         _leaveOpen = leaveOpen;
         _content = new EntryContentStream(this);
     }
+
+    // Names the decompressor in errors it raises ("gzip", "zstd"), null for a raw tar.
+    internal string? Codec { get; init; }
 
     /// <summary>The content of the current file entry; skipped if not read before <see cref="Next"/>.</summary>
     public Stream Content => _content;
@@ -423,9 +429,9 @@ public sealed class LayerReader : IDisposable
         {
             return _source.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false);
         }
-        catch (ZstdException e)
+        catch (Exception e) when (Codec is not null && e is ZstdException or InvalidDataException)
         {
-            throw new InvalidDataException($"layer zstd stream is corrupt: {e.Message}", e);
+            throw new InvalidDataException($"layer {Codec} stream is corrupt: {e.Message}", e);
         }
     }
 
@@ -435,9 +441,9 @@ public sealed class LayerReader : IDisposable
         {
             return _source.Read(buffer);
         }
-        catch (ZstdException e)
+        catch (Exception e) when (Codec is not null && e is ZstdException or InvalidDataException)
         {
-            throw new InvalidDataException($"layer zstd stream is corrupt: {e.Message}", e);
+            throw new InvalidDataException($"layer {Codec} stream is corrupt: {e.Message}", e);
         }
     }
 
