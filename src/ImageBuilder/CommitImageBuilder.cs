@@ -36,6 +36,10 @@ public static class CommitImageBuilder
     // again at a high level costs CPU for nothing.
     private const int RepoLayerGzipLevel = 1;
 
+    // Every entry's mtime. OSTree stores no mtimes: deployed files all carry 0 (the epoch),
+    // and so do ours. A per-commit time would change every layer on every commit.
+    private static readonly DateTimeOffset EntryTime = DateTimeOffset.UnixEpoch;
+
     private static readonly TarEntryMetadata RootDirectory = new(Convert.ToInt32("755", 8), 0, 0);
     private static readonly TarEntryMetadata RootFile = new(Convert.ToInt32("644", 8), 0, 0);
     private static readonly TarEntryMetadata RootExecutable = new(Convert.ToInt32("755", 8), 0, 0);
@@ -153,7 +157,7 @@ public static class CommitImageBuilder
                 new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, options.Parallelism), CancellationToken = cancellationToken },
                 i =>
                 {
-                    results[i] = WriteLayer(layout, jobs[i], commit.Time);
+                    results[i] = WriteLayer(layout, jobs[i]);
                     log($"{jobs[i].Description}: {results[i]!.Descriptor.Size / 1e6:F1} MB ({results[i]!.Entries} entries) {results[i]!.Descriptor.Digest}");
                 });
         }
@@ -203,11 +207,11 @@ public static class CommitImageBuilder
         return new ImageBuildResult(manifestDescriptor, manifestBytes, configDescriptor, layers, checksum, refName, labels);
     }
 
-    private static BuiltLayer WriteLayer(ImageLayout layout, LayerJob job, DateTimeOffset time)
+    private static BuiltLayer WriteLayer(ImageLayout layout, LayerJob job)
     {
         using var staged = layout.BeginBlob();
         LayerResult result;
-        using (var writer = new LayerWriter(staged.Stream, job.Compression, time, job.Compression == LayerCompression.Gzip ? job.GzipLevel : -1))
+        using (var writer = new LayerWriter(staged.Stream, job.Compression, EntryTime, job.Compression == LayerCompression.Gzip ? job.GzipLevel : -1))
         {
             job.Write(writer);
             result = writer.Complete();

@@ -56,7 +56,7 @@ public class CommitImageBuilderTests
         var small = Fixtures.SmallRepo;
         var layout = Build(small.ArchiveRepo, "fixture/main");
 
-        Peer.Run(Peer.Require("oci-image-tool"), ["validate", "--type", "imageLayout", "--ref", "latest", layout]).EnsureSuccess("oci-image-tool validate");
+        Peer.Run(Peer.Require("oci-image-tool"), ["validate", "--type", "image", "--ref", "latest", layout]).EnsureSuccess("oci-image-tool validate");
         var inspect = Peer.Run(Peer.Require("skopeo"), ["inspect", $"oci:{layout}:latest"]).EnsureSuccess("skopeo inspect");
         using var json = JsonDocument.Parse(inspect.Stdout);
         var labels = json.RootElement.GetProperty("Labels");
@@ -124,7 +124,7 @@ public class CommitImageBuilderTests
             .Select(o => repo.ObjectPath(o.Checksum, o.Type))
             .OrderByDescending(p => new FileInfo(p).Length).First();
         var bytes = File.ReadAllBytes(victim);
-        bytes[^5] ^= 0x55;
+        bytes[bytes.Length / 2] ^= 0x55;
         File.WriteAllBytes(victim, bytes);
         var dir = Path.Combine(Fixtures.TempDirectory("image"), "layout");
 

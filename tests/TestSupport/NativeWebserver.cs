@@ -47,7 +47,7 @@ public static class NativeWebserver
         var files = new[] { "src/Ostree", "src/ObjectMap", "src/RepoWebserver" }
             .SelectMany(d => System.IO.Directory.EnumerateFiles(Path.Combine(root, d), "*", SearchOption.AllDirectories))
             .Where(f => !f.Contains("/bin/", StringComparison.Ordinal) && !f.Contains("/obj/", StringComparison.Ordinal))
-            .Concat(["Directory.Build.props", "Directory.Packages.props", "global.json"].Select(f => Path.Combine(root, f)).Where(File.Exists))
+            .Concat(new[] { "Directory.Build.props", "Directory.Packages.props", "global.json" }.Select(f => Path.Combine(root, f)).Where(File.Exists))
             .Order(StringComparer.Ordinal);
         foreach (var file in files)
         {
