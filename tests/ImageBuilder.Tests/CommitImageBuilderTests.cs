@@ -56,7 +56,7 @@ public class CommitImageBuilderTests
         var small = Fixtures.SmallRepo;
         var layout = Build(small.ArchiveRepo, "fixture/main");
 
-        Peer.Run(Peer.Require("oci-image-tool"), ["validate", "--type", "image", "--ref", "latest", layout]).EnsureSuccess("oci-image-tool validate");
+        Peer.Run(Peer.Require("oci-image-tool"), ["validate", "--type", "image", "--ref", "name=latest", layout]).EnsureSuccess("oci-image-tool validate");
         var inspect = Peer.Run(Peer.Require("skopeo"), ["inspect", $"oci:{layout}:latest"]).EnsureSuccess("skopeo inspect");
         using var json = JsonDocument.Parse(inspect.Stdout);
         var labels = json.RootElement.GetProperty("Labels");
@@ -120,12 +120,13 @@ public class CommitImageBuilderTests
         var copy = Path.Combine(Fixtures.TempDirectory("corrupt"), "repo");
         Peer.Run("cp", ["-a", Fixtures.SmallRepo.ArchiveRepo, copy]).EnsureSuccess("cp -a");
         var repo = OstreeRepo.Open(copy);
-        var victim = repo.EnumerateObjects().Where(o => o.Type == Ostree.Objects.ObjectType.File)
-            .Select(o => repo.ObjectPath(o.Checksum, o.Type))
-            .OrderByDescending(p => new FileInfo(p).Length).First();
-        var bytes = File.ReadAllBytes(victim);
-        bytes[bytes.Length / 2] ^= 0x55;
-        File.WriteAllBytes(victim, bytes);
+        // One content object of fixture/main, its deflate stream cut short.
+        var listing = Peer.Ostree(copy, "ls", "-R", "-C", "fixture/main");
+        var victim = listing.Split('\n').Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            .Where(f => f.Length >= 6 && f[0].StartsWith('-') && long.Parse(f[3], System.Globalization.CultureInfo.InvariantCulture) > 16)
+            .Select(f => repo.ObjectPath(Ostree.Objects.Checksum.Parse(f[4]), Ostree.Objects.ObjectType.File))
+            .First();
+        File.WriteAllBytes(victim, File.ReadAllBytes(victim)[..^4]);
         var dir = Path.Combine(Fixtures.TempDirectory("image"), "layout");
 
         var e = Assert.ThrowsAny<Exception>(() => CommitImageBuilder.BuildToLayout(dir, "latest", Options(copy, "fixture/main")));
