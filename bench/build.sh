@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Benchmark: `ostree-container build` of the OS fixture (commit C2) into an OCI layout vs
+# the obvious shell pipeline doing the same job for one layer:
+#   ostree checkout + tar + gzip -6 + sha256sum (diff ID and digest).
+# Side by side in one run, RUNS times (default 3); prints median wall time, ratio
+# (ours / pipeline, below 1.0 = faster), peak RSS, and MB/s of tree content against
+# `gzip -6` alone on this machine (the speed limit of a one-core gzip layer).
+#
+# Usage: bench/build.sh [RUNS]      env: OSTREE_CONTAINER_FIXTURES (fixture cache)
+runs=${1:-3}
+. "$(dirname "$0")/lib.sh"
+
+bin=$root/out/bench-bin
+dotnet publish src/Cli -c Release -o "$bin" --nologo -v quiet
+rm -rf src/RepoWebserver/obj/Release/*/*/native
+dotnet publish src/RepoWebserver -c Release -o "$bin/native" --nologo -v quiet
+oc=$bin/ostree-container
+work=$(mktemp -d /var/tmp/oc-bench.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+
+measure() { # NAME CMD... : appends "seconds kb" to $work/NAME.times
+    local name=$1; shift
+    sync
+    /usr/bin/time -f '%e %M' -o "$work/$name.one" "$@" >/dev/null 2>"$work/$name.err" || {
+        cat "$work/$name.err" >&2; echo "$name failed" >&2; exit 1; }
+    cat "$work/$name.one" >> "$work/$name.times"
+}
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+col() { awk -v c="$2" '{print $c}' "$work/$1.times" | median; }
+
+pipeline='set -eo pipefail
+ostree checkout --repo="$1" "$2" "$3/co"
+tar --numeric-owner --xattrs --xattrs-include="*" -C "$3/co" -cf - . \
+    | tee >(sha256sum > "$3/diffid") | gzip -6 | tee "$3/layer.tar.gz" | sha256sum > "$3/digest"'
+
+for i in $(seq 1 "$runs"); do
+    rm -rf "$work/layout" "$work/pipe"; mkdir -p "$work/pipe"
+    measure build-ours "$oc" build -q --repo "$REPO" --ref "$C2" --oci-dir "$work/layout:bench"
+    measure build-pipeline bash -c "$pipeline" pipeline "$REPO" "$C2" "$work/pipe"
+done
+
+# gzip -6 alone over the same tree as one tar: the one-core limit.
+tar --numeric-owner -C "$work/pipe/co" -cf "$work/tree.tar" .
+measure gzip-only bash -c "gzip -6 < '$work/tree.tar' > /dev/null"
+tree_mb=$(du -sb --apparent-size "$work/pipe/co" | awk '{printf "%.1f", $1 / 1e6}')
+layers=$(jq '.layers | length' "$work/layout/blobs/sha256/$(jq -r '.manifests[0].digest' "$work/layout/index.json" | cut -d: -f2)")
+
+printf '\nmachine: %s, %s cores, %s; tree: %s MB (commit %s); runs: %s (median)\n' \
+    "$(uname -m)" "$(nproc)" "$(free -g | awk '/Mem:/ {print $2 " GiB"}')" "$tree_mb" "${C2:0:12}" "$runs"
+o=$(col build-ours 1); p=$(col build-pipeline 1); g=$(col gzip-only 1)
+printf '%-28s %10s %10s %8s %12s %12s\n' task "ours (s)" "peer (s)" ratio "ours RSS MB" "peer RSS MB"
+printf '%-28s %10s %10s %8s %12s %12s\n' "build to OCI layout" "$o" "$p" "$(awk -v a="$o" -v b="$p" 'BEGIN{printf "%.2f", a/b}')" \
+    "$(( $(col build-ours 2) / 1024 ))" "$(( $(col build-pipeline 2) / 1024 ))"
+printf 'ours: %s layers, %s MB/s of tree content; gzip -6 alone: %s MB/s (%s s)\n' "$layers" \
+    "$(awk -v m="$tree_mb" -v t="$o" 'BEGIN{printf "%.0f", m/t}')" "$(awk -v m="$tree_mb" -v t="$g" 'BEGIN{printf "%.0f", m/t}')" "$g"
