@@ -46,22 +46,29 @@ internal static class BuildCommand
             Description = $"The native repo-webserver to embed (default: ${WebserverVariable}, else native/repo-webserver beside this program)",
         };
         var quiet = new Option<bool>("--quiet", "-q") { Description = "Print only the manifest digest" };
+        var push = new Option<string?>("--push") { Description = "Push to a registry: docker://HOST/NAME:TAG or HOST/NAME:TAG" };
+        var registry = new RegistryOptions();
         var command = new Command("build", "Build an OCI image from an OSTree commit")
         {
-            repo, rev, ociDir, labels, compression, maxLayers, platform, webserver, quiet,
+            repo, rev, ociDir, push, labels, compression, maxLayers, platform, webserver, quiet,
         };
-        command.SetAction((parse, cancel) =>
+        registry.AddTo(command);
+        command.SetAction(async (parse, cancel) =>
         {
             var output = parse.InvocationConfiguration.Output;
             var error = parse.InvocationConfiguration.Error;
-            var target = parse.GetValue(ociDir) ?? throw new ArgumentException("build: give --oci-dir DIR[:TAG]");
+            var layoutTarget = parse.GetValue(ociDir);
+            var pushTarget = parse.GetValue(push) is { } image ? ParsePushTarget(image) : null;
+            if ((layoutTarget is null) == (pushTarget is null))
+            {
+                throw new ArgumentException("build: give exactly one of --oci-dir DIR[:TAG] and --push IMAGE");
+            }
             var layers = parse.GetValue(maxLayers);
             if (layers is < 3 or > ImageBuildOptions.MaxImageLayers)
             {
                 throw new ArgumentException($"--max-layers: {layers} is outside 3..{ImageBuildOptions.MaxImageLayers}");
             }
 
-            var (directory, tag) = SplitLayoutTarget(target);
             var options = new ImageBuildOptions
             {
                 RepoPath = parse.GetRequiredValue(repo),
@@ -74,14 +81,36 @@ internal static class BuildCommand
                 Log = parse.GetValue(quiet) ? null : line => error.WriteLine(line),
             };
             var watch = Stopwatch.StartNew();
-            var result = CommitImageBuilder.BuildToLayout(directory, tag, options, cancel);
-            output.WriteLine(result.Manifest.Digest.ToString());
-            if (!parse.GetValue(quiet))
+            var log = options.Log ?? (_ => { });
+            if (layoutTarget is not null)
             {
-                error.WriteLine($"built oci:{directory}:{tag} from commit {result.Commit} in {watch.Elapsed.TotalSeconds:F2} s");
+                var (directory, tag) = SplitLayoutTarget(layoutTarget);
+                var result = CommitImageBuilder.BuildToLayout(directory, tag, options, cancel);
+                output.WriteLine(result.Manifest.Digest.ToString());
+                log($"built oci:{directory}:{tag} from commit {result.Commit} in {watch.Elapsed.TotalSeconds:F2} s");
+                return 0;
             }
 
-            return Task.FromResult(0);
+            // A registry push builds into a private layout first (blobs are pushed from disk,
+            // never held in memory), then removes it.
+            var scratch = Path.Combine(Path.GetTempPath(), $"ostree-container-build-{Environment.ProcessId}-{Guid.NewGuid():N}");
+            try
+            {
+                var result = CommitImageBuilder.BuildToLayout(scratch, "latest", options, cancel);
+                log($"built from commit {result.Commit} in {watch.Elapsed.TotalSeconds:F2} s; pushing to {pushTarget}");
+                using var client = registry.CreateClient(parse, log);
+                var pushed = await LayoutPush.PushAsync(Oci.Layout.ImageLayout.Open(scratch), result.ManifestBytes, client, pushTarget!, log, cancellationToken: cancel);
+                output.WriteLine(pushed.Manifest.ToString());
+                log($"pushed {pushTarget}: {pushed.BlobsUploaded} blobs uploaded ({pushed.BytesUploaded / 1e6:F1} MB), {pushed.BlobsSkipped} already present, in {watch.Elapsed.TotalSeconds:F2} s");
+                return 0;
+            }
+            finally
+            {
+                if (Directory.Exists(scratch))
+                {
+                    Directory.Delete(scratch, recursive: true);
+                }
+            }
         });
         return command;
     }
@@ -91,6 +120,24 @@ internal static class BuildCommand
     {
         var reference = ImageReference.Parse("oci:" + value);
         return (reference.Path!, reference.Tag ?? "latest");
+    }
+
+    /// <summary>A registry image to push to; <c>oci:</c> names belong to --oci-dir.</summary>
+    internal static ImageReference ParsePushTarget(string value)
+    {
+        ImageReference reference;
+        try
+        {
+            reference = ImageReference.Parse(value);
+        }
+        catch (FormatException e)
+        {
+            throw new ArgumentException($"--push: {e.Message}", e);
+        }
+
+        return reference.Transport == ImageTransport.Registry
+            ? reference
+            : throw new ArgumentException($"--push: '{value}' is not a registry image; use --oci-dir for a layout");
     }
 
     private static Platform ParsePlatform(string value)
