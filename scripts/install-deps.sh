@@ -33,6 +33,7 @@ declare -A want=(
     [pigz]=/usr/bin/pigz
     [jq]=/usr/bin/jq
     [hyperfine]=/usr/bin/hyperfine
+    [apache2-utils]=/usr/bin/htpasswd
 )
 missing=()
 for pkg in "${!want[@]}"; do
