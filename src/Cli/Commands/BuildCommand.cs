@@ -93,12 +93,14 @@ internal static class BuildCommand
 
             // A registry push builds into a private layout first (blobs are pushed from disk,
             // never held in memory), then removes it.
+            // Credentials and reachability are checked before minutes of building, not after.
+            using var client = registry.CreateClient(parse, log);
+            await client.PingAsync(pushTarget!, cancel);
             var scratch = Path.Combine(Path.GetTempPath(), $"ostree-container-build-{Environment.ProcessId}-{Guid.NewGuid():N}");
             try
             {
                 var result = CommitImageBuilder.BuildToLayout(scratch, "latest", options, cancel);
                 log($"built from commit {result.Commit} in {watch.Elapsed.TotalSeconds:F2} s; pushing to {pushTarget}");
-                using var client = registry.CreateClient(parse, log);
                 var pushed = await LayoutPush.PushAsync(Oci.Layout.ImageLayout.Open(scratch), result.ManifestBytes, client, pushTarget!, log, cancellationToken: cancel);
                 output.WriteLine(pushed.Manifest.ToString());
                 log($"pushed {pushTarget}: {pushed.BlobsUploaded} blobs uploaded ({pushed.BytesUploaded / 1e6:F1} MB), {pushed.BlobsSkipped} already present, in {watch.Elapsed.TotalSeconds:F2} s");
