@@ -33,6 +33,26 @@ public class LayerReaderTests
     }
 
     [Theory]
+    [MemberData(nameof(LayerWriterTests.Compressions), MemberType = typeof(LayerWriterTests))]
+    public void ReadToEndAndComputeDiffId_AfterPartialRead_EqualsTheWritersDiffId(LayerCompression compression)
+    {
+        using var memory = new MemoryStream();
+        LayerResult written;
+        using (var writer = new LayerWriter(memory, compression, SampleLayer.Mtime))
+        {
+            SampleLayer.Write(writer);
+            written = writer.Complete();
+        }
+
+        using var reader = LayerArchive.Open(new MemoryStream(memory.ToArray()), written.MediaType);
+        reader.Next();
+        reader.Next();
+        reader.Next();
+
+        Assert.Equal(written.DiffId, reader.ReadToEndAndComputeDiffId());
+    }
+
+    [Theory]
     [InlineData("gnu")]
     [InlineData("posix")]
     [InlineData("ustar")]
