@@ -357,6 +357,12 @@ public sealed class LayerWriter : IDisposable
             AddXattrRecords(name, xattrs);
         }
 
+        if (_pax.WrittenCount > LayerReader.MaxMetadataBytes)
+        {
+            // Readers (ours included) cap extended headers; never write what they refuse.
+            throw new ArgumentException($"extended header of '{name}' is {_pax.WrittenCount} bytes, over the {LayerReader.MaxMetadataBytes}-byte limit", nameof(metadata));
+        }
+
         if (_pax.WrittenCount > 0)
         {
             var paxName = PaxHeaderName(name);

@@ -175,6 +175,17 @@ public class LayerWriterTests
     }
 
     [Fact]
+    public void AddFile_XattrsOverTheReadersLimit_ThrowsArgumentException()
+    {
+        using var writer = new LayerWriter(Stream.Null, LayerCompression.None, SampleLayer.Mtime);
+        var huge = new TarEntryMetadata(0x1A4, 0, 0, [new("user.big", new byte[LayerReader.MaxMetadataBytes])]);
+
+        var e = Assert.Throws<ArgumentException>(() => writer.AddFile("f", huge, "x"u8));
+
+        Assert.Contains("limit", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void AddFile_ModeWithTypeBits_Throws()
     {
         using var writer = new LayerWriter(Stream.Null, LayerCompression.None, SampleLayer.Mtime);
