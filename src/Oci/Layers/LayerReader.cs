@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Globalization;
 using System.IO.Compression;
+using System.Security.Cryptography;
 using System.Text;
 using ZstdSharp;
 
@@ -52,6 +53,7 @@ public sealed class LayerReader : IDisposable
     private readonly EntryContentStream _content;
     private long _remaining;
     private int _padding;
+    private readonly IncrementalHash _diffIdHasher = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
     private bool _ended;
 
     /// <summary>Reads the uncompressed tar <paramref name="tar"/>.</summary>
@@ -129,9 +131,37 @@ public sealed class LayerReader : IDisposable
         }
     }
 
+    /// <summary>
+    /// Reads the rest of the tar, including anything after the end-of-archive blocks, and
+    /// returns the sha256 of every uncompressed byte: the layer's diff ID, to compare with
+    /// the image config's <c>rootfs.diff_ids</c> before trusting what was extracted. Reading
+    /// to the end also makes the decompressor check its trailer (gzip CRC, zstd checksum).
+    /// </summary>
+    /// <exception cref="InvalidDataException">The rest of the stream is truncated or corrupt.</exception>
+    public Digest ReadToEndAndComputeDiffId()
+    {
+        _remaining = 0;
+        _padding = 0;
+        _ended = true;
+        var buffer = ArrayPool<byte>.Shared.Rent(64 * 1024);
+        try
+        {
+            while (ReadSome(buffer) > 0)
+            {
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+
+        return Digest.FromHasher(_diffIdHasher);
+    }
+
     /// <summary>Releases the tar stream (unless left open).</summary>
     public void Dispose()
     {
+        _diffIdHasher.Dispose();
         if (!_leaveOpen)
         {
             _source.Dispose();
@@ -427,7 +457,9 @@ public sealed class LayerReader : IDisposable
     {
         try
         {
-            return _source.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false);
+            var n = _source.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false);
+            _diffIdHasher.AppendData(buffer[..n]);
+            return n;
         }
         catch (Exception e) when (Codec is not null && e is ZstdException or InvalidDataException)
         {
@@ -439,7 +471,9 @@ public sealed class LayerReader : IDisposable
     {
         try
         {
-            return _source.Read(buffer);
+            var n = _source.Read(buffer);
+            _diffIdHasher.AppendData(buffer[..n]);
+            return n;
         }
         catch (Exception e) when (Codec is not null && e is ZstdException or InvalidDataException)
         {

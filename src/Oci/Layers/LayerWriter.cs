@@ -357,6 +357,12 @@ public sealed class LayerWriter : IDisposable
             AddXattrRecords(name, xattrs);
         }
 
+        if (_pax.WrittenCount > LayerReader.MaxMetadataBytes)
+        {
+            // Readers (ours included) cap extended headers; never write what they refuse.
+            throw new ArgumentException($"extended header of '{name}' is {_pax.WrittenCount} bytes, over the {LayerReader.MaxMetadataBytes}-byte limit", nameof(metadata));
+        }
+
         if (_pax.WrittenCount > 0)
         {
             var paxName = PaxHeaderName(name);
@@ -468,9 +474,9 @@ public sealed class LayerWriter : IDisposable
         TarFormat.UstarMagic.CopyTo(header.Slice(TarFormat.MagicOffset, TarFormat.MagicLength));
         TarFormat.UstarVersion.CopyTo(header.Slice(TarFormat.VersionOffset, TarFormat.VersionLength));
 
-        // uname/gname stay empty so readers use the numeric ids; device numbers are zero.
-        WriteOctal(header.Slice(TarFormat.DevMajorOffset, TarFormat.DevMajorLength), 0);
-        WriteOctal(header.Slice(TarFormat.DevMinorOffset, TarFormat.DevMinorLength), 0);
+        // uname/gname stay empty so readers use the numeric ids. Device numbers stay empty
+        // (read as zero) as layers hold no device nodes; Python's tarfile writes the same
+        // bytes for the same entries, which the tests use as an independent oracle.
 
         // The checksum is computed with its own field as spaces, then stored as six octal
         // digits, NUL, space (the form GNU tar and Go write).
