@@ -20,6 +20,7 @@ public static class CliApp
             ServeCommand.Create(),
             ObjectMapCommand.Create(),
             BuildCommand.Create(),
+            PushCommand.Create(),
         };
         return root;
     }

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Benchmark: pushing the OS fixture's image (C2, built once into an OCI layout) to a local
+# docker-registry with `ostree-container push` vs `skopeo copy oci:… docker://…`, side by
+# side in one run, RUNS times (default 3). Every push goes to a registry with empty
+# storage, so every blob is uploaded. Prints median wall time, ratio (ours / skopeo,
+# below 1.0 = faster) and peak RSS.
+#
+# Usage: bench/push.sh [RUNS]      env: OSTREE_CONTAINER_FIXTURES (fixture cache)
+runs=${1:-3}
+. "$(dirname "$0")/lib.sh"
+
+bin=$root/out/bench-bin
+dotnet publish src/Cli -c Release -o "$bin" --nologo -v quiet
+rm -rf src/RepoWebserver/obj/Release/*/*/native
+dotnet publish src/RepoWebserver -c Release -o "$bin/native" --nologo -v quiet
+oc=$bin/ostree-container
+work=$(mktemp -d /var/tmp/oc-bench.XXXXXX)
+registry_pid=
+stop_registry() { [ -n "$registry_pid" ] && kill "$registry_pid" 2>/dev/null && wait "$registry_pid" 2>/dev/null; registry_pid=; }
+trap 'stop_registry; rm -rf "$work"' EXIT
+
+measure() { # NAME CMD... : appends "seconds kb" to $work/NAME.times
+    local name=$1; shift
+    /usr/bin/time -f '%e %M' -o "$work/$name.one" "$@" >/dev/null 2>"$work/$name.err" || {
+        cat "$work/$name.err" >&2; echo "$name failed" >&2; exit 1; }
+    cat "$work/$name.one" >> "$work/$name.times"
+}
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+col() { awk -v c="$2" '{print $c}' "$work/$1.times" | median; }
+
+start_registry() { # a fresh registry with empty storage on a free port below the ephemeral range
+    stop_registry
+    rm -rf "$work/storage"
+    port=$(comm -23 <(seq 20000 31999) <(ss -Htan | awk '{print $4}' | sed 's/.*://' | sort -u) | shuf -n 1)
+    cat > "$work/registry.yml" <<YML
+version: 0.1
+storage:
+  filesystem:
+    rootdirectory: $work/storage
+  delete:
+    enabled: true
+http:
+  addr: 127.0.0.1:$port
+log:
+  level: error
+YML
+    docker-registry serve "$work/registry.yml" > "$work/registry.log" 2>&1 &
+    registry_pid=$!
+    for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$port/v2/" >/dev/null && return; sleep 0.1; done
+    echo "docker-registry did not start" >&2; cat "$work/registry.log" >&2; exit 1
+}
+
+"$oc" build -q --repo "$REPO" --ref "$C2" --oci-dir "$work/layout:bench" --webserver "$bin/native/repo-webserver" >/dev/null
+size_mb=$(du -sm "$work/layout/blobs" | cut -f1)
+for i in $(seq 1 "$runs"); do
+    start_registry
+    measure push-ours "$oc" push -q --tls-verify=false "oci:$work/layout:bench" "127.0.0.1:$port/os/exampleos:bench"
+    start_registry
+    measure push-skopeo skopeo copy -q --dest-tls-verify=false "oci:$work/layout:bench" "docker://127.0.0.1:$port/os/exampleos:bench"
+done
+
+printf '\nmachine: %s, %s cores, %s; image: %s MB of blobs; runs: %s (median)\n' \
+    "$(uname -m)" "$(nproc)" "$(free -g | awk '/Mem:/ {print $2 " GiB"}')" "$size_mb" "$runs"
+o=$(col push-ours 1); p=$(col push-skopeo 1)
+printf '%-28s %10s %10s %8s %12s %12s\n' task "ours (s)" "skopeo (s)" ratio "ours RSS MB" "skopeo RSS MB"
+printf '%-28s %10s %10s %8s %12s %12s\n' "push layout to registry" "$o" "$p" "$(awk -v a="$o" -v b="$p" 'BEGIN{printf "%.2f", a/b}')" \
+    "$(( $(col push-ours 2) / 1024 ))" "$(( $(col push-skopeo 2) / 1024 ))"
