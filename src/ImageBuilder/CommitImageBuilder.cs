@@ -32,9 +32,9 @@ public static class CommitImageBuilder
     /// <summary>The port the webserver listens on.</summary>
     public const string ExposedPort = "8080/tcp";
 
-    // Repo layers hold .filez objects that are already DEFLATE-compressed; compressing them
-    // again at a high level costs CPU for nothing.
-    private const int RepoLayerGzipLevel = 1;
+    // Repo and delta layers are plain tar: .filez objects are DEFLATE streams and delta
+    // parts are compressed too, so compressing the layer again costs CPU and saves nothing.
+    private const LayerCompression PrecompressedLayers = LayerCompression.None;
 
     // Every entry's mtime. OSTree stores no mtimes: deployed files all carry 0 (the epoch),
     // and so do ours. A per-commit time would change every layer on every commit.
@@ -135,14 +135,14 @@ public static class CommitImageBuilder
         {
             var objects = repoChunks[c];
             var weight = treeChunks[c].Where(e => e.Kind == TreeEntryKind.File).Sum(e => e.Size) / 2;
-            jobs.Add(new LayerJob(LayerKind.Repo, $"repo chunk {c + 1}/{chunkCount}", weight, options.Compression, RepoLayerGzipLevel,
+            jobs.Add(new LayerJob(LayerKind.Repo, $"repo chunk {c + 1}/{chunkCount}", weight, PrecompressedLayers, -1,
                 writer => WriteRepoLayer(writer, repo, objects, cancellationToken)));
         }
 
         foreach (var delta in deltas)
         {
             var directory = Path.Combine(repo.Path, delta.Name.RelativeDirectory);
-            jobs.Add(new LayerJob(LayerKind.Delta, $"static delta {delta.Name}", DirectorySize(directory), options.Compression, RepoLayerGzipLevel,
+            jobs.Add(new LayerJob(LayerKind.Delta, $"static delta {delta.Name}", DirectorySize(directory), PrecompressedLayers, -1,
                 writer => WriteDeltaLayer(writer, repo, delta.Name)));
         }
 
@@ -211,7 +211,7 @@ public static class CommitImageBuilder
     {
         using var staged = layout.BeginBlob();
         LayerResult result;
-        using (var writer = new LayerWriter(staged.Stream, job.Compression, EntryTime, job.Compression == LayerCompression.Gzip ? job.GzipLevel : -1))
+        using (var writer = new LayerWriter(staged.Stream, job.Compression, EntryTime, job.Level))
         {
             job.Write(writer);
             result = writer.Complete();
@@ -425,7 +425,7 @@ public static class CommitImageBuilder
     private static long DirectorySize(string directory) =>
         Directory.EnumerateFiles(directory).Sum(f => new FileInfo(f).Length);
 
-    private sealed record LayerJob(LayerKind Kind, string Description, long Weight, LayerCompression Compression, int GzipLevel, Action<LayerWriter> Write);
+    private sealed record LayerJob(LayerKind Kind, string Description, long Weight, LayerCompression Compression, int Level, Action<LayerWriter> Write);
 
     /// <summary>Writes each parent directory once per layer, before the first entry beneath it.</summary>
     private sealed class LayerDirectories(LayerWriter writer, Func<string, TarEntryMetadata> metadataFor)
