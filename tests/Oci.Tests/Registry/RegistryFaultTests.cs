@@ -28,6 +28,24 @@ public class RegistryFaultTests
         Assert.Equal(3, log.Count(line => line.Contains("(HTTP 500: UNAVAILABLE: injected fault)", StringComparison.Ordinal)));
         Assert.Contains(log, line => line.Contains("retry 2 of 3", StringComparison.Ordinal));
         await AssertRegistryHasAsync(registry, testImage);
+
+        // Upload URLs carry the registry's upload state in their query; logs never show URLs.
+        Assert.DoesNotContain(log, line => line.Contains("_state", StringComparison.Ordinal) || line.Contains("/v2/", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Ping_PlainHttpRegistryWithTlsVerify_FinalTlsErrorWithHint()
+    {
+        using var registry = LocalRegistry.Start();
+        var image = ImageReference.Parse($"docker://{registry.Host}/test/app:v1");
+        using var client = new RegistryClient(new RegistryClientOptions { Environment = new Dictionary<string, string>(), MaxRetries = 3 });
+
+        var error = await Assert.ThrowsAsync<RegistryException>(() => client.PingAsync(image, TestContext.Current.CancellationToken));
+
+        Assert.Equal(RegistryErrorKind.Unreachable, error.Kind);
+        Assert.Contains("TLS handshake failed", error.Message, StringComparison.Ordinal);
+        Assert.Contains("--tls-verify=false", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("gave up", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
