@@ -149,7 +149,16 @@ public sealed class RegistryClient : IDisposable
                         return new ByteArrayContent([]);
                     }
 
-                    var content = new StreamContent(new WatchedStream(openContent(), watchdog));
+                    var source = openContent();
+                    if (source.CanSeek && source.Length - source.Position != blob.Size)
+                    {
+                        // A caller bug, not a fault to retry: fail before sending anything.
+                        var available = source.Length - source.Position;
+                        source.Dispose();
+                        throw new ArgumentException($"blob {blob.Digest} should be {blob.Size} bytes, the stream holds {available}", nameof(blob));
+                    }
+
+                    var content = new StreamContent(new WatchedStream(source, watchdog));
                     content.Headers.ContentLength = blob.Size;
                     content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
                     return content;

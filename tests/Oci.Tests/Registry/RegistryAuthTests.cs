@@ -89,6 +89,33 @@ public class RegistryAuthTests
     }
 
     [Fact]
+    public async Task PushManifest_FirstRequestChallenged_ResendsWithFreshBody()
+    {
+        using var registry = LocalRegistry.Start(User, Password);
+        var image = ImageReference.Parse($"docker://{registry.Host}/test/app:v1");
+        var testImage = TestImage.Create(layers: 1);
+        var options = RegistryClientPushTests.Insecure() with { Credentials = new RegistryCredentials(User, Password) };
+        using (var blobs = new RegistryClient(options))
+        {
+            foreach (var (descriptor, bytes) in testImage.Blobs)
+            {
+                await blobs.PushBlobAsync(image, descriptor, () => new MemoryStream(bytes), TestContext.Current.CancellationToken);
+            }
+        }
+
+        // A new client learns the challenge from the PUT itself, whose body is then spent.
+        var counter = new CountingHandler();
+        using var client = new RegistryClient(options, counter);
+        var digest = await client.PushManifestAsync(image, "v1", testImage.Manifest, MediaTypes.OciManifest, TestContext.Current.CancellationToken);
+
+        Assert.Equal(testImage.ManifestDigest, digest);
+        Assert.Equal(
+            [("PUT", false), ("PUT", true)],
+            counter.Requests.Where(r => r.PathAndQuery.Contains("/manifests/", StringComparison.Ordinal)).Select(r => (r.Method, r.HadAuthorization)));
+        Assert.Equal(testImage.Manifest, (await client.GetManifestAsync(image, "v1", TestContext.Current.CancellationToken)).Bytes);
+    }
+
+    [Fact]
     public async Task Ping_HtpasswdNoCredentials_Unauthorized()
     {
         using var registry = LocalRegistry.Start(User, Password);
