@@ -17,6 +17,7 @@ namespace OstreeContainer.Oci.Registry;
 /// <remarks>
 /// Trust: <see cref="GetManifestAsync"/> verifies the manifest digest;
 /// <see cref="GetBlobUnverifiedAsync"/> does not verify anything — callers hash what they read.
+/// One client may run many operations at once; it shares connections and tokens between them.
 /// </remarks>
 public sealed class RegistryClient : IDisposable
 {
