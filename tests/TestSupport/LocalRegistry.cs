@@ -153,13 +153,17 @@ public sealed partial class LocalRegistry : IDisposable
     public void Dispose()
     {
         Stop();
-        try
+        for (var attempt = 0; attempt < 3 && Directory.Exists(Root); attempt++)
         {
-            Directory.Delete(Root, recursive: true);
-        }
-        catch (IOException)
-        {
-            // A test may still hold a file open; the temp dir is cleaned up by the OS eventually.
+            try
+            {
+                Directory.Delete(Root, recursive: true);
+            }
+            catch (IOException)
+            {
+                // A dying registry may still be writing below storage/; give it a moment.
+                Thread.Sleep(100);
+            }
         }
     }
 

@@ -17,6 +17,7 @@ namespace OstreeContainer.Oci.Registry;
 /// <remarks>
 /// Trust: <see cref="GetManifestAsync"/> verifies the manifest digest;
 /// <see cref="GetBlobUnverifiedAsync"/> does not verify anything — callers hash what they read.
+/// One client may run many operations at once; it shares connections and tokens between them.
 /// </remarks>
 public sealed class RegistryClient : IDisposable
 {
@@ -135,6 +136,7 @@ public sealed class RegistryClient : IDisposable
             using (var started = await SendAsync(start, watchdog).ConfigureAwait(false))
             {
                 await EnsureSuccessAsync(started, what, scope, watchdog).ConfigureAwait(false);
+                Expect(started, HttpStatusCode.Accepted, what, scope);
                 var location = Location(started);
                 if (_options.ChunkSize > 0)
                 {
@@ -148,7 +150,16 @@ public sealed class RegistryClient : IDisposable
                         return new ByteArrayContent([]);
                     }
 
-                    var content = new StreamContent(new WatchedStream(openContent(), watchdog));
+                    var source = openContent();
+                    if (source.CanSeek && source.Length - source.Position != blob.Size)
+                    {
+                        // A caller bug, not a fault to retry: fail before sending anything.
+                        var available = source.Length - source.Position;
+                        source.Dispose();
+                        throw new ArgumentException($"blob {blob.Digest} should be {blob.Size} bytes, the stream holds {available}", nameof(blob));
+                    }
+
+                    var content = new StreamContent(new WatchedStream(source, watchdog));
                     content.Headers.ContentLength = blob.Size;
                     content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
                     return content;
@@ -157,6 +168,7 @@ public sealed class RegistryClient : IDisposable
                 using var finish = RegistryRequest.Create(HttpMethod.Put, WithQuery(location, "digest", blob.Digest.ToString()), target, Body);
                 using var finished = await SendAsync(finish, watchdog).ConfigureAwait(false);
                 await EnsureSuccessAsync(finished, what, scope, watchdog).ConfigureAwait(false);
+                Expect(finished, HttpStatusCode.Created, what, scope);
                 CheckDigestHeader(finished, blob.Digest, what, scope);
             }
 
@@ -199,6 +211,7 @@ public sealed class RegistryClient : IDisposable
             using var request = RegistryRequest.Create(HttpMethod.Put, ManifestUri(baseUri, scope, reference), scope.Target(baseUri), Body);
             using var response = await SendAsync(request, watchdog).ConfigureAwait(false);
             await EnsureSuccessAsync(response, what, scope, watchdog).ConfigureAwait(false);
+            Expect(response, HttpStatusCode.Created, what, scope);
             CheckDigestHeader(response, digest, what, scope);
             return digest;
         }, cancellationToken);
@@ -356,15 +369,22 @@ public sealed class RegistryClient : IDisposable
 
     internal static async Task<byte[]> ReadCappedAsync(HttpResponseMessage response, int cap, string what, CancellationToken cancellationToken)
     {
-        if (response.Content.Headers.ContentLength > cap)
-        {
-            throw new InvalidDataException($"the {what} is {response.Content.Headers.ContentLength} bytes, more than the {cap}-byte limit");
-        }
-
         var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+        return await ReadCappedAsync(stream, response.Content.Headers.ContentLength, cap, what, cancellationToken).ConfigureAwait(false);
+    }
+
+    // Every in-memory read of remote data has a named cap; a declared length over it fails
+    // before any byte is read, an undeclared one as soon as the cap is passed.
+    private static async Task<byte[]> ReadCappedAsync(Stream stream, long? declaredLength, int cap, string what, CancellationToken cancellationToken)
+    {
         await using (stream.ConfigureAwait(false))
         {
-            using var buffer = new MemoryStream((int)Math.Min(cap, response.Content.Headers.ContentLength ?? 4096));
+            if (declaredLength > cap)
+            {
+                throw new InvalidDataException($"the {what} is {declaredLength} bytes, more than the {cap}-byte limit");
+            }
+
+            using var buffer = new MemoryStream((int)Math.Min(cap, declaredLength ?? 4096));
             var chunk = new byte[16 * 1024];
             int n;
             while ((n = await stream.ReadAsync(chunk, cancellationToken).ConfigureAwait(false)) > 0)
@@ -407,7 +427,7 @@ public sealed class RegistryClient : IDisposable
             RegistryException error;
             try
             {
-                var baseUri = await BaseUriAsync(scope, what, watchdog).ConfigureAwait(false);
+                var baseUri = await BaseUriAsync(scope, what, cancellationToken).ConfigureAwait(false);
                 return await attempt(baseUri, watchdog).ConfigureAwait(false);
             }
             catch (Exception e) when (!cancellationToken.IsCancellationRequested && Classify(e, what, scope, watchdog) is { } classified)
@@ -433,7 +453,7 @@ public sealed class RegistryClient : IDisposable
                 };
             }
 
-            _options.Log?.Invoke($"{error.Message}; retry {retry + 1} of {_options.MaxRetries} in {delay.TotalSeconds:0.0#} s");
+            _options.Log?.Invoke($"{error.Message}; retry {retry + 1} of {_options.MaxRetries} in {delay.TotalSeconds:0.##} s");
             await Task.Delay(delay, _options.TimeProvider, cancellationToken).ConfigureAwait(false);
         }
     }
@@ -451,7 +471,7 @@ public sealed class RegistryClient : IDisposable
         {
             case RegistryException registry:
                 return registry;
-            case OperationCanceledException or TimeoutException when watchdog.Fired || e is TimeoutException:
+            case OperationCanceledException or TimeoutException when watchdog.Fired || e is TimeoutException || e.InnerException is TimeoutException:
                 return new RegistryException(RegistryErrorKind.Unreachable, $"{what} {scope.Display}: no data from {scope.Host} for {_options.IdleTimeout.TotalSeconds:0} s", e)
                 {
                     IsTransient = true,
@@ -488,7 +508,7 @@ public sealed class RegistryClient : IDisposable
         };
     }
 
-    private async Task<Uri> BaseUriAsync(Scope scope, string what, IdleWatchdog watchdog)
+    private async Task<Uri> BaseUriAsync(Scope scope, string what, CancellationToken cancellationToken)
     {
         if (_baseUris.TryGetValue(scope.Host, out var known))
         {
@@ -500,10 +520,11 @@ public sealed class RegistryClient : IDisposable
         for (var i = 0; ; i++)
         {
             var candidate = new Uri($"{schemes[i]}://{scope.Host}/");
+            using var probe = new IdleWatchdog(_options.IdleTimeout, _options.TimeProvider, cancellationToken);
             try
             {
                 using var request = RegistryRequest.Create(HttpMethod.Get, new Uri(candidate, "/v2/"), target: null);
-                using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, watchdog.Token).ConfigureAwait(false);
+                using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, probe.Token).ConfigureAwait(false);
                 if (i > 0)
                 {
                     _options.Log?.Invoke($"{scope.Host}: using plain HTTP (HTTPS failed and TLS verification is off)");
@@ -511,17 +532,18 @@ public sealed class RegistryClient : IDisposable
 
                 return _baseUris.GetOrAdd(scope.Host, candidate);
             }
-            catch (HttpRequestException) when (i + 1 < schemes.Length)
+            catch (Exception e) when (i + 1 < schemes.Length && !cancellationToken.IsCancellationRequested
+                && e is HttpRequestException or OperationCanceledException)
             {
+                // A plain-HTTP server may reject the TLS hello, reset, or never answer it.
                 continue;
             }
             catch (HttpRequestException e) when (e.HttpRequestError == HttpRequestError.ConnectionError)
             {
                 // First contact: nothing listens, so waiting and retrying would only delay the answer.
-                var port = candidate.Port;
                 throw new RegistryException(
                     RegistryErrorKind.Unreachable,
-                    $"{what} {scope.Display}: cannot reach registry {candidate.Host}:{port} ({Describe(e)})",
+                    $"{what} {scope.Display}: cannot reach registry {candidate.Host}:{candidate.Port} ({Describe(e)})",
                     e);
             }
         }
@@ -584,6 +606,7 @@ public sealed class RegistryClient : IDisposable
                 using var request = RegistryRequest.Create(HttpMethod.Patch, location, target, Body);
                 using var response = await SendAsync(request, watchdog).ConfigureAwait(false);
                 await EnsureSuccessAsync(response, what, scope, watchdog).ConfigureAwait(false);
+                Expect(response, HttpStatusCode.Accepted, what, scope);
                 location = Location(response);
                 offset += length;
             }
@@ -690,14 +713,22 @@ public sealed class RegistryClient : IDisposable
         try
         {
             var stream = await response.Content.ReadAsStreamAsync(watchdog.Token).ConfigureAwait(false);
-            using var watched = new WatchedStream(stream, watchdog);
-            using var wrapped = new HttpResponseMessage { Content = new StreamContent(watched) };
-            wrapped.Content.Headers.ContentLength = response.Content.Headers.ContentLength;
-            return await ReadCappedAsync(wrapped, cap, name, watchdog.Token).ConfigureAwait(false);
+            return await ReadCappedAsync(new WatchedStream(stream, watchdog), response.Content.Headers.ContentLength, cap, name, watchdog.Token)
+                .ConfigureAwait(false);
         }
         catch (InvalidDataException e)
         {
             throw Protocol(what, scope, e.Message, e);
+        }
+    }
+
+    // distribution-spec names one success status per step; another 2xx means we and the
+    // registry disagree about the upload's state, and going on could tag missing content.
+    private static void Expect(HttpResponseMessage response, HttpStatusCode expected, string what, Scope scope)
+    {
+        if (response.StatusCode != expected)
+        {
+            throw Protocol(what, scope, $"expected HTTP {(int)expected} {expected}, got HTTP {(int)response.StatusCode}");
         }
     }
 

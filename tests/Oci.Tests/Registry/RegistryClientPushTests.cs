@@ -147,6 +147,28 @@ public class RegistryClientPushTests
         Assert.False(await client.BlobExistsAsync(target, absent, TestContext.Current.CancellationToken));
     }
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(16 * 1024)]
+    public async Task PushBlob_StreamShorterThanDescriptor_ArgumentErrorWithoutRetries(long chunkSize)
+    {
+        using var registry = LocalRegistry.Start();
+        var image = ImageReference.Parse($"docker://{registry.Host}/test/app:v1");
+        var bytes = new byte[40 * 1024];
+        Random.Shared.NextBytes(bytes);
+        var descriptor = new Images.Descriptor { MediaType = MediaTypes.OciLayerGzip, Digest = Digest.Compute(bytes), Size = bytes.Length + 1 };
+        var opens = 0;
+        using var client = new RegistryClient(Insecure(chunkSize));
+
+        await Assert.ThrowsAsync<ArgumentException>(() => client.PushBlobAsync(image, descriptor, () =>
+        {
+            opens++;
+            return new MemoryStream(bytes);
+        }, TestContext.Current.CancellationToken));
+
+        Assert.Equal(1, opens);
+    }
+
     internal static async Task<byte[]> ReadAllAsync(Stream stream)
     {
         using var copy = new MemoryStream();
