@@ -144,6 +144,8 @@ public static class RepoWebserverHost
         app.Use((context, next) => context.Request.Path.StartsWithSegments(RepoRequestHandler.Prefix, StringComparison.Ordinal)
             ? handler.HandleAsync(context)
             : next(context));
+        // Routing only after it: without this call WebApplication puts routing first.
+        app.UseRouting();
         app.MapGet("/healthz", () => Results.Text("ok\n"));
         app.MapGet("/readyz", (RepoFileStore store) => Directory.Exists(Path.Combine(store.Repo.Path, "objects")) && (objectMap is null || File.Exists(objectMap.Path))
             ? Results.Text("ready\n")

@@ -38,6 +38,9 @@ public sealed class RepoFile
     /// <summary>The Cache-Control value to send.</summary>
     public string CacheControl { get; }
 
+    /// <summary>Repeat requests answered from this entry while on disk (see <c>RepoFileStore.Promote</c>).</summary>
+    internal int Hits;
+
     /// <summary>A file on disk; the ETag derives from inode, size and modification time, as nginx's does.</summary>
     public static RepoFile OnDisk(string path, long length, ulong inode, DateTimeOffset modified, string cacheControl) =>
         new(path, default, length, $"\"{inode:x}-{length:x}-{modified.ToUnixTimeMilliseconds():x}\"", Truncate(modified), cacheControl);

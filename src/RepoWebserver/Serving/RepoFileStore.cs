@@ -68,7 +68,7 @@ public sealed class RepoFileStore
     {
         if (_immutable.TryGetValue(path.Relative, out var cached))
         {
-            return cached;
+            return cached.PhysicalPath is null ? cached : Promote(path, cached);
         }
 
         switch (path.Kind)
@@ -180,29 +180,65 @@ public sealed class RepoFileStore
         return RepoFile.OnDisk(path, stat.Size, stat.Inode, DateTimeOffset.FromUnixTimeMilliseconds(stat.ModifiedMilliseconds), cacheControl);
     }
 
-    /// <summary>Caches an immutable file: small ones with their bytes, large ones as a path.</summary>
+    /// <summary>
+    /// Caches an immutable file. Archive files are remembered by path on the first request
+    /// and sent from disk (a pull fetches each object once: copying it into memory too
+    /// would only cost CPU and garbage); small ones move into memory on their second
+    /// request (<see cref="Promote"/>). Synthesised <c>.filez</c> live in an evictable
+    /// cache folder, so small ones are read into memory at once and large ones are not
+    /// remembered.
+    /// </summary>
     private RepoFile Remember(RepoPath path, RepoFile file, bool allowPhysical)
     {
-        if (file.Length <= _options.MemoryCacheMaxFileSize && Interlocked.Read(ref _memoryBytes) + file.Length <= _options.MemoryCacheBudget)
-        {
-            var bytes = File.ReadAllBytes(file.PhysicalPath!);
-            if (bytes.Length == file.Length)
-            {
-                var inMemory = file.WithBytes(bytes);
-                if (_immutable.TryAdd(path.Relative, inMemory))
-                {
-                    Interlocked.Add(ref _memoryBytes, bytes.Length);
-                }
-
-                return inMemory;
-            }
-        }
-
         if (allowPhysical)
         {
-            _immutable.TryAdd(path.Relative, file);
+            return _immutable.GetOrAdd(path.Relative, file);
         }
 
-        return file;
+        return TryReadIntoMemory(path, file) ?? file;
+    }
+
+    /// <summary>A remembered on-disk file requested again: small ones are now kept in memory.</summary>
+    private RepoFile Promote(RepoPath path, RepoFile onDisk)
+    {
+        if (onDisk.Length > _options.MemoryCacheMaxFileSize || Interlocked.Increment(ref onDisk.Hits) != 1)
+        {
+            return onDisk;
+        }
+
+        try
+        {
+            return TryReadIntoMemory(path, onDisk, onDisk) ?? onDisk;
+        }
+        catch (IOException)
+        {
+            // Gone or unreadable now: let the send report it (404 after a fresh resolve).
+            return onDisk;
+        }
+    }
+
+    private RepoFile? TryReadIntoMemory(RepoPath path, RepoFile file, RepoFile? replacing = null)
+    {
+        if (file.Length > _options.MemoryCacheMaxFileSize || Interlocked.Read(ref _memoryBytes) + file.Length > _options.MemoryCacheBudget)
+        {
+            return null;
+        }
+
+        var bytes = File.ReadAllBytes(file.PhysicalPath!);
+        if (bytes.Length != file.Length)
+        {
+            return null;
+        }
+
+        var inMemory = file.WithBytes(bytes);
+        var added = replacing is null
+            ? _immutable.TryAdd(path.Relative, inMemory)
+            : _immutable.TryUpdate(path.Relative, inMemory, replacing);
+        if (added)
+        {
+            Interlocked.Add(ref _memoryBytes, bytes.Length);
+        }
+
+        return inMemory;
     }
 }
