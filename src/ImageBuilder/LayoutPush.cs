@@ -62,8 +62,9 @@ public static class LayoutPush
                     return;
                 }
 
-                if (!layout.HasBlob(blob.Digest) && fromBase.Contains(blob.Digest))
+                if (fromBase.Contains(blob.Digest))
                 {
+                    // A link inside the registry beats any upload, even of a blob we also built.
                     if (mountFrom is not null && await client.TryMountBlobAsync(target, blob.Digest, mountFrom, token).ConfigureAwait(false))
                     {
                         Interlocked.Increment(ref mounted);
