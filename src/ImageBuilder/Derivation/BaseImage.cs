@@ -79,13 +79,19 @@ public sealed class BaseImage
         ArgumentNullException.ThrowIfNull(platform);
         try
         {
-            return reference.Transport switch
+            var image = reference.Transport switch
             {
                 ImageTransport.OciLayout => OpenLayout(reference, platform),
                 ImageTransport.Registry => await OpenRegistryAsync(reference, registry ?? throw new ArgumentException("a registry base needs a registry client", nameof(registry)), platform, cancellationToken)
                     .ConfigureAwait(false),
                 _ => throw new NotSupportedException($"base image {reference}: only registry images and oci: layouts can be derived from"),
             };
+
+            // A single-platform base says what it runs on in its config; an index entry may not.
+            var actual = new Platform { Os = image.Config.Os, Architecture = image.Config.Architecture, Variant = image.Config.Variant };
+            return platform.Matches(actual)
+                ? image
+                : throw new ArgumentException($"base image {reference} is for {actual}, not {platform} (choose with --platform)");
         }
         catch (Exception e) when (e is InvalidDataException or KeyNotFoundException)
         {
