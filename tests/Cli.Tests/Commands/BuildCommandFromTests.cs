@@ -72,6 +72,24 @@ public class BuildCommandFromTests
     }
 
     [Fact]
+    public void Build_FromBaseInAnotherRegistry_UploadsTheBaseBlobsVerified()
+    {
+        using var source = LocalRegistry.Start();
+        using var target = LocalRegistry.Start();
+        var baseImage = $"{source.Host}/os/base:v1";
+        Assert.Equal(0, CliRunner.Run(Build("fixture/v1", "--push", baseImage, "--tls-verify=false", "-q")).ExitCode);
+        using var baseManifest = RawManifest(baseImage);
+        var baseLayers = baseManifest.RootElement.GetProperty("layers").EnumerateArray().Select(l => l.GetProperty("digest").GetString()!).Distinct().ToList();
+
+        var derived = CliRunner.Run(Build("fixture/main", "--from", baseImage, "--push", $"{target.Host}/os/derived:main", "--tls-verify=false"));
+
+        Assert.True(derived.ExitCode == 0, derived.Stderr);
+        Assert.Contains("0 mounted from the base", derived.Stderr, StringComparison.Ordinal);
+        Assert.All(baseLayers, digest => Assert.True(File.Exists(target.BlobDataPath(digest)), $"{digest} not in the target registry"));
+        Assert.Empty(TreeDiff.Compare(ExpectedTree(Fixtures.SmallRepo.Commit2), CopyAndUnpack($"{target.Host}/os/derived:main"), ownership: true));
+    }
+
+    [Fact]
     public void Build_FromBuildahDockerV2s2BaseInARegistry_WritesALayoutThatUnpacksToTheCommit()
     {
         using var registry = LocalRegistry.Start();
