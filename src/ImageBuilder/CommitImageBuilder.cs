@@ -1,5 +1,6 @@
 using System.IO.Compression;
 using System.Text;
+using OstreeContainer.ImageBuilder.Derivation;
 using OstreeContainer.ObjectMap;
 using OstreeContainer.Oci;
 using OstreeContainer.Oci.Images;
@@ -53,10 +54,51 @@ public static class CommitImageBuilder
     public static ImageBuildResult BuildToLayout(string directory, string? tag, ImageBuildOptions options, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(directory);
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.Base is not null)
+        {
+            throw new ArgumentException("a derived build reads its base asynchronously: use BuildToLayoutAsync", nameof(options));
+        }
+
         var created = !Directory.Exists(directory) || !Directory.EnumerateFileSystemEntries(directory).Any();
         try
         {
             var layout = ImageLayout.OpenOrCreate(directory);
+            var result = Build(layout, options, cancellationToken);
+            layout.SetManifest(result.Manifest, tag);
+            return result;
+        }
+        catch when (created)
+        {
+            Directory.Delete(directory, recursive: true);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Like <see cref="BuildToLayout"/>, and also derives from <see cref="ImageBuildOptions.Base"/>
+    /// when one is given: its blobs are copied into the layout (unless
+    /// <see cref="ImageBuildOptions.CopyBaseBlobs"/> is false) and its filesystem is read
+    /// before the build. A tampered base fails the build and leaves no layout it created.
+    /// </summary>
+    public static async Task<ImageBuildResult> BuildToLayoutAsync(string directory, string? tag, ImageBuildOptions options, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(directory);
+        ArgumentNullException.ThrowIfNull(options);
+        var created = !Directory.Exists(directory) || !Directory.EnumerateFileSystemEntries(directory).Any();
+        try
+        {
+            var layout = ImageLayout.OpenOrCreate(directory);
+            if (options.Base is { } baseImage)
+            {
+                if (options.CopyBaseBlobs)
+                {
+                    await baseImage.CopyBlobsToAsync(layout, cancellationToken).ConfigureAwait(false);
+                }
+
+                await baseImage.ReadFilesystemAsync(options.Log, cancellationToken).ConfigureAwait(false);
+            }
+
             var result = Build(layout, options, cancellationToken);
             layout.SetManifest(result.Manifest, tag);
             return result;
@@ -105,6 +147,23 @@ public static class CommitImageBuilder
                 $"--max-layers {options.MaxLayers} is too small: this commit needs at least {3 + deltas.Count} (one tree and one repo layer, {deltas.Count} delta layers and the meta layer)");
         }
 
+        var baseImage = options.Base;
+        var baseLayers = baseImage?.Layers.Count ?? 0;
+        DerivationPlan? plan = null;
+        if (baseImage is not null)
+        {
+            // Overlay stacks at most MaxImageLayers: fewer chunks of our own when the base is deep.
+            var room = (ImageBuildOptions.MaxImageLayers - baseLayers - 1 - deltas.Count) / 2;
+            if (room < 1)
+            {
+                throw new ArgumentException(
+                    $"base image {baseImage.Reference} has {baseLayers} layers; with the {3 + deltas.Count} this commit needs at least, the image would have more than {ImageBuildOptions.MaxImageLayers}");
+            }
+
+            chunkCount = Math.Min(chunkCount, room);
+            plan = DerivationPlan.Compute(tree, baseImage.Filesystem ?? throw new InvalidOperationException("read the base's filesystem (BaseImage.ReadFilesystemAsync) before building"));
+        }
+
         var items = tree.Entries.Where(e => e.Path.Length > 0).ToList();
         var assignment = Chunking.Assign(items.Select(e => (e.Path, e.Size)).ToList(), chunkCount);
         chunkCount = assignment.Length == 0 ? 1 : assignment[^1] + 1;
@@ -121,21 +180,39 @@ public static class CommitImageBuilder
         }
 
         log($"commit {checksum}: {items.Count} paths, {tree.ContentBytes / 1e6:F1} MB in {chunkCount} chunks, {deltas.Count} static deltas");
+        var repoWeights = treeChunks.Select(chunk => chunk.Where(e => e.Kind == TreeEntryKind.File).Sum(e => e.Size) / 2).ToList();
+        IReadOnlyList<string> whiteouts = [];
+        if (plan is not null)
+        {
+            // Chunk membership stays that of the whole tree (the repo layers use it); a tree
+            // chunk keeps only what differs from the base, and empty ones are left out.
+            var changed = plan.Changed.ToHashSet();
+            treeChunks = treeChunks.Select(chunk => chunk.Where(changed.Contains).ToList()).Where(chunk => chunk.Count > 0).ToList();
+            whiteouts = plan.Whiteouts;
+            if (treeChunks.Count == 0 && whiteouts.Count > 0)
+            {
+                treeChunks.Add([]);
+            }
+
+            log($"de-duplicated against base {baseImage!.Reference}: {plan.DeduplicatedFiles} files ({plan.DeduplicatedBytes / 1e6:F1} MB, {plan.DeduplicatedBytes} bytes) and {plan.DeduplicatedDirectories} directories not stored again; {plan.Changed.Count} paths stored, {whiteouts.Count} whiteouts");
+        }
 
         // Jobs in layer order; run largest first so both cores stay busy to the end.
         var jobs = new List<LayerJob>();
-        for (var c = 0; c < chunkCount; c++)
+        for (var c = 0; c < treeChunks.Count; c++)
         {
             var chunk = treeChunks[c];
-            jobs.Add(new LayerJob(LayerKind.Tree, $"tree chunk {c + 1}/{chunkCount}", chunk.Sum(e => e.Size), options.Compression, -1,
-                writer => WriteTreeLayer(writer, repo, tree, chunk, cancellationToken)));
+
+            // Whiteouts go first in the first tree layer: they must hide only the base, never our own entries.
+            var deletions = c == 0 ? whiteouts : [];
+            jobs.Add(new LayerJob(LayerKind.Tree, $"tree chunk {c + 1}/{treeChunks.Count}", chunk.Sum(e => e.Size), options.Compression, -1,
+                writer => WriteTreeLayer(writer, repo, tree, chunk, deletions, cancellationToken)));
         }
 
         for (var c = 0; c < chunkCount; c++)
         {
             var objects = repoChunks[c];
-            var weight = treeChunks[c].Where(e => e.Kind == TreeEntryKind.File).Sum(e => e.Size) / 2;
-            jobs.Add(new LayerJob(LayerKind.Repo, $"repo chunk {c + 1}/{chunkCount}", weight, PrecompressedLayers, -1,
+            jobs.Add(new LayerJob(LayerKind.Repo, $"repo chunk {c + 1}/{chunkCount}", repoWeights[c] / 4, PrecompressedLayers, -1,
                 writer => WriteRepoLayer(writer, repo, objects, cancellationToken)));
         }
 
@@ -171,7 +248,25 @@ public static class CommitImageBuilder
         var layers = results.Select(r => r!).ToList();
 
         var labels = ImageLabels.For(checksum, commit, refName, tree, options.Labels);
-        labels[ImageLabels.RepoLayers] = string.Join(",", layers.Select((l, i) => (l, i)).Where(x => x.l.Kind != LayerKind.Tree).Select(x => x.i));
+        labels[ImageLabels.RepoLayers] = string.Join(",", layers.Select((l, i) => (l, i)).Where(x => x.l.Kind != LayerKind.Tree).Select(x => baseLayers + x.i));
+        var baseConfig = baseImage?.Config.Config;
+        if (baseConfig?.Labels is { } inherited)
+        {
+            labels = ImageLabels.MergeUnder(inherited, labels);
+        }
+
+        var exposedPorts = new SortedDictionary<string, EmptyObject>(StringComparer.Ordinal) { [ExposedPort] = new EmptyObject() };
+        foreach (var port in baseConfig?.ExposedPorts?.Keys ?? Enumerable.Empty<string>())
+        {
+            exposedPorts.TryAdd(port, new EmptyObject());
+        }
+
+        IReadOnlyList<string> env = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"];
+        if (baseConfig?.Env is { Count: > 0 } baseEnv)
+        {
+            env = baseEnv.Any(e => e.StartsWith("PATH=", StringComparison.Ordinal)) ? baseEnv : [.. env, .. baseEnv];
+        }
+
         var config = new ImageConfig
         {
             Created = ImageLabels.FormatTime(commit.Time),
@@ -180,32 +275,49 @@ public static class CommitImageBuilder
             Variant = options.Platform.Variant,
             Config = new ContainerConfig
             {
+                // The base's runtime defaults carry over; Cmd does not (it would become
+                // arguments of our entrypoint).
+                User = baseConfig?.User,
                 Entrypoint = ["/" + WebserverPath],
-                ExposedPorts = new SortedDictionary<string, EmptyObject>(StringComparer.Ordinal) { [ExposedPort] = new EmptyObject() },
-                Env = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
+                ExposedPorts = exposedPorts,
+                Env = env,
+                Volumes = baseConfig?.Volumes,
+                WorkingDir = baseConfig?.WorkingDir,
                 Labels = labels,
+                StopSignal = baseConfig?.StopSignal,
             },
-            RootFs = new RootFs { DiffIds = layers.Select(l => l.DiffId).ToList() },
-            History = jobs.Select(j => new HistoryEntry
-            {
-                Created = ImageLabels.FormatTime(commit.Time),
-                CreatedBy = $"ostree-container build: {j.Description}",
-                Comment = $"ostree commit {checksum}",
-            }).ToList(),
+            RootFs = new RootFs { DiffIds = [.. baseImage?.Config.RootFs.DiffIds ?? [], .. layers.Select(l => l.DiffId)] },
+            History =
+            [
+                .. baseImage?.Config.History ?? [],
+                .. jobs.Select(j => new HistoryEntry
+                {
+                    Created = ImageLabels.FormatTime(commit.Time),
+                    CreatedBy = $"ostree-container build: {j.Description}",
+                    Comment = $"ostree commit {checksum}",
+                }),
+            ],
         };
         var configDescriptor = layout.WriteBlob(OciJson.Serialize(config), MediaTypes.OciConfig);
         var manifest = new ImageManifest
         {
             MediaType = MediaTypes.OciManifest,
             Config = configDescriptor,
-            Layers = layers.Select(l => l.Descriptor).ToList(),
+            Layers = [.. baseImage?.Layers.Select(BaseLayerDescriptor) ?? [], .. layers.Select(l => l.Descriptor)],
             Annotations = new SortedDictionary<string, string>(labels.Where(l => l.Key != ImageLabels.RepoLayers).ToDictionary(), StringComparer.Ordinal),
         };
         var manifestBytes = OciJson.Serialize(manifest);
         var manifestDescriptor = layout.WriteBlob(manifestBytes, MediaTypes.OciManifest);
-        log($"manifest {manifestDescriptor.Digest}: {layers.Count} layers, {layers.Sum(l => l.Descriptor.Size) / 1e6:F1} MB");
-        return new ImageBuildResult(manifestDescriptor, manifestBytes, configDescriptor, layers, checksum, refName, labels);
+        log($"manifest {manifestDescriptor.Digest}: {layers.Count} layers, {layers.Sum(l => l.Descriptor.Size) / 1e6:F1} MB"
+            + (baseImage is null ? string.Empty : $" on {baseLayers} base layers"));
+        return new ImageBuildResult(
+            manifestDescriptor, manifestBytes, configDescriptor, layers, checksum, refName, labels, baseImage, plan?.DeduplicatedFiles ?? 0, plan?.DeduplicatedBytes ?? 0, whiteouts.Count);
     }
+
+    // A base layer keeps its bytes and digest; a Docker media type becomes its OCI twin
+    // (same gzip tar), as skopeo does when it copies a Docker image to OCI.
+    private static Descriptor BaseLayerDescriptor(Descriptor layer) =>
+        layer.MediaType == MediaTypes.DockerLayerGzip ? layer with { MediaType = MediaTypes.OciLayerGzip } : layer;
 
     private static BuiltLayer WriteLayer(ImageLayout layout, LayerJob job)
     {
@@ -227,9 +339,16 @@ public static class CommitImageBuilder
         return new BuiltLayer(job.Kind, descriptor, result.DiffId, result.Entries, result.UncompressedSize);
     }
 
-    private static void WriteTreeLayer(LayerWriter writer, OstreeRepo repo, CommitTree tree, List<TreeEntry> entries, CancellationToken cancellationToken)
+    private static void WriteTreeLayer(
+        LayerWriter writer, OstreeRepo repo, CommitTree tree, List<TreeEntry> entries, IReadOnlyList<string> whiteouts, CancellationToken cancellationToken)
     {
         var directories = new LayerDirectories(writer, path => tree.Directories.TryGetValue(path, out var d) ? Metadata(d) : RootDirectory);
+        foreach (var path in whiteouts)
+        {
+            directories.EnsureParents(path);
+            writer.AddWhiteout(path);
+        }
+
         var firstPath = new Dictionary<Checksum, string>();
         foreach (var entry in entries)
         {

@@ -52,11 +52,14 @@ public sealed class CommitTree
 {
     private const string UsrEtc = "usr/etc";
 
+    private readonly Lazy<HashSet<string>> _paths;
+
     private CommitTree(IReadOnlyList<TreeEntry> entries, IReadOnlyDictionary<string, TreeEntry> directories, IReadOnlyList<Checksum> dirTrees)
     {
         Entries = entries;
         Directories = directories;
         DirTrees = dirTrees;
+        _paths = new Lazy<HashSet<string>>(() => entries.Select(e => e.Path).ToHashSet(StringComparer.Ordinal));
     }
 
     /// <summary>Every path, directories included, in ordinal order.</summary>
@@ -125,6 +128,9 @@ public sealed class CommitTree
         return new CommitTree(entries, directories, dirTrees.Distinct().ToList());
     }
 
+    /// <summary>True when the tree has <paramref name="path"/> (any kind).</summary>
+    public bool Contains(string path) => _paths.Value.Contains(path);
+
     /// <summary>The parent directory of an image path (<c>""</c> for top-level paths).</summary>
     public static string Parent(string path)
     {
@@ -132,7 +138,7 @@ public sealed class CommitTree
         return slash < 0 ? string.Empty : path[..slash];
     }
 
-    private static string MapPath(string path) =>
+    internal static string MapPath(string path) =>
         path == UsrEtc ? "etc"
         : path.StartsWith(UsrEtc + "/", StringComparison.Ordinal) ? "etc" + path[UsrEtc.Length..]
         : path;

@@ -1,3 +1,4 @@
+using OstreeContainer.ImageBuilder.Derivation;
 using OstreeContainer.Oci.Images;
 using OstreeContainer.Oci.Layers;
 
@@ -38,6 +39,19 @@ public sealed record ImageBuildOptions
 
     /// <summary>Receives one line per step, for the user.</summary>
     public Action<string>? Log { get; init; }
+
+    /// <summary>
+    /// The image to derive from (<c>--from</c>), opened with <see cref="BaseImage.OpenAsync"/>:
+    /// the new image is its layers followed by ours, and our tree layers hold only what
+    /// differs from its filesystem. Null builds a standalone image.
+    /// </summary>
+    public BaseImage? Base { get; init; }
+
+    /// <summary>
+    /// Copy the base's layer blobs into the target layout (default). False when the caller
+    /// pushes to a registry and mounts or uploads them itself (<see cref="LayoutPush"/>).
+    /// </summary>
+    public bool CopyBaseBlobs { get; init; } = true;
 }
 
 /// <summary>One layer of a built image.</summary>
@@ -52,10 +66,14 @@ public sealed record BuiltLayer(LayerKind Kind, Descriptor Descriptor, Oci.Diges
 /// <param name="Manifest">Descriptor of the manifest.</param>
 /// <param name="ManifestBytes">The manifest as stored.</param>
 /// <param name="Config">Descriptor of the config.</param>
-/// <param name="Layers">Layers, bottom first.</param>
+/// <param name="Layers">Layers this build made, bottom first (a base's layers precede them in the manifest).</param>
 /// <param name="Commit">The commit built.</param>
 /// <param name="Ref">The ref, when a ref was given.</param>
 /// <param name="Labels">The labels written.</param>
+/// <param name="Base">The image derived from, or null.</param>
+/// <param name="DeduplicatedFiles">Files and symlinks identical in the base, not stored in our tree layers.</param>
+/// <param name="DeduplicatedBytes">Content bytes of those files.</param>
+/// <param name="Whiteouts">Whiteouts written for base paths the commit lacks.</param>
 public sealed record ImageBuildResult(
     Descriptor Manifest,
     byte[] ManifestBytes,
@@ -63,4 +81,8 @@ public sealed record ImageBuildResult(
     IReadOnlyList<BuiltLayer> Layers,
     Ostree.Objects.Checksum Commit,
     string? Ref,
-    IReadOnlyDictionary<string, string> Labels);
+    IReadOnlyDictionary<string, string> Labels,
+    BaseImage? Base = null,
+    int DeduplicatedFiles = 0,
+    long DeduplicatedBytes = 0,
+    int Whiteouts = 0);

@@ -55,6 +55,31 @@ public static class ImageLabels
     /// <summary>The commit's metadata key holding the kernel version.</summary>
     public const string LinuxMetadataKey = "ostree.linux";
 
+    /// <summary>
+    /// A base image's labels with <paramref name="ours"/> over them. The base's
+    /// <c>ostree.*</c> and <c>containers.bootc</c> labels describe its commit, not ours, and are dropped.
+    /// </summary>
+    public static SortedDictionary<string, string> MergeUnder(IReadOnlyDictionary<string, string> inherited, IReadOnlyDictionary<string, string> ours)
+    {
+        ArgumentNullException.ThrowIfNull(inherited);
+        ArgumentNullException.ThrowIfNull(ours);
+        var merged = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (key, value) in inherited)
+        {
+            if (!key.StartsWith("ostree.", StringComparison.Ordinal) && key != Bootc)
+            {
+                merged[key] = value;
+            }
+        }
+
+        foreach (var (key, value) in ours)
+        {
+            merged[key] = value;
+        }
+
+        return merged;
+    }
+
     /// <summary>RFC 3339 form of a commit time, as <c>created</c> fields need it.</summary>
     public static string FormatTime(DateTimeOffset time) =>
         time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using OstreeContainer.ImageBuilder;
+using OstreeContainer.ImageBuilder.Derivation;
 using OstreeContainer.Oci;
 using OstreeContainer.Oci.Images;
 using OstreeContainer.Oci.Layers;
@@ -8,9 +9,10 @@ using OstreeContainer.Oci.Layers;
 namespace OstreeContainer.Cli.Commands;
 
 /// <summary>
-/// <c>build --repo R --ref REF (--oci-dir DIR[:TAG] | --push IMAGE)</c>: an OSTree commit
-/// becomes an OCI image that runs as a container, serves its own repo and can be pulled
-/// back.
+/// <c>build --repo R --ref REF (--oci-dir DIR[:TAG] | --push IMAGE) [--from BASE]</c>: an
+/// OSTree commit becomes an OCI image that runs as a container, serves its own repo and can
+/// be pulled back; with <c>--from</c> it is stacked on a base image and stores only what
+/// differs from it.
 /// </summary>
 internal static class BuildCommand
 {
@@ -47,10 +49,14 @@ internal static class BuildCommand
         };
         var quiet = new Option<bool>("--quiet", "-q") { Description = "Print only the manifest digest" };
         var push = new Option<string?>("--push") { Description = "Push to a registry: docker://HOST/NAME:TAG or HOST/NAME:TAG" };
+        var from = new Option<string?>("--from")
+        {
+            Description = "Derive from a base image: docker://HOST/NAME[:TAG|@DIGEST], HOST/NAME:TAG or oci:DIR[:TAG]; only what differs from it is stored",
+        };
         var registry = new RegistryOptions();
         var command = new Command("build", "Build an OCI image from an OSTree commit")
         {
-            repo, rev, ociDir, push, labels, compression, maxLayers, platform, webserver, quiet,
+            repo, rev, ociDir, push, from, labels, compression, maxLayers, platform, webserver, quiet,
         };
         registry.AddTo(command);
         command.SetAction(async (parse, cancel) =>
@@ -82,10 +88,18 @@ internal static class BuildCommand
             };
             var watch = Stopwatch.StartNew();
             var log = options.Log ?? (_ => { });
+            var baseReference = parse.GetValue(from) is { } baseName ? ParseBase(baseName) : null;
+            using var client = pushTarget is not null || baseReference?.Transport == ImageTransport.Registry ? registry.CreateClient(parse, log) : null;
+            if (baseReference is not null)
+            {
+                // Verified manifest and config before anything is built; layers are read later.
+                options = options with { Base = await BaseImage.OpenAsync(baseReference, client, options.Platform, cancel) };
+            }
+
             if (layoutTarget is not null)
             {
                 var (directory, tag) = SplitLayoutTarget(layoutTarget);
-                var result = CommitImageBuilder.BuildToLayout(directory, tag, options, cancel);
+                var result = await CommitImageBuilder.BuildToLayoutAsync(directory, tag, options, cancel);
                 output.WriteLine(result.Manifest.Digest.ToString());
                 log($"built oci:{directory}:{tag} from commit {result.Commit} in {watch.Elapsed.TotalSeconds:F2} s");
                 return 0;
@@ -94,16 +108,18 @@ internal static class BuildCommand
             // A registry push builds into a private layout first (blobs are pushed from disk,
             // never held in memory), then removes it.
             // Credentials and reachability are checked before minutes of building, not after.
-            using var client = registry.CreateClient(parse, log);
-            await client.PingAsync(pushTarget!, cancel);
+            await client!.PingAsync(pushTarget!, cancel);
             var scratch = Path.Combine(Path.GetTempPath(), $"ostree-container-build-{Environment.ProcessId}-{Guid.NewGuid():N}");
             try
             {
-                var result = CommitImageBuilder.BuildToLayout(scratch, "latest", options, cancel);
+                // The base's blobs stay where they are: the push mounts them or fetches what it must.
+                var result = await CommitImageBuilder.BuildToLayoutAsync(scratch, "latest", options with { CopyBaseBlobs = false }, cancel);
                 log($"built from commit {result.Commit} in {watch.Elapsed.TotalSeconds:F2} s; pushing to {pushTarget}");
-                var pushed = await LayoutPush.PushAsync(Oci.Layout.ImageLayout.Open(scratch), result.ManifestBytes, client, pushTarget!, log, cancellationToken: cancel);
+                var pushed = await LayoutPush.PushAsync(
+                    Oci.Layout.ImageLayout.Open(scratch), result.ManifestBytes, client, pushTarget!, log, baseImage: options.Base, cancellationToken: cancel);
                 output.WriteLine(pushed.Manifest.ToString());
-                log($"pushed {pushTarget}: {pushed.BlobsUploaded} blobs uploaded ({pushed.BytesUploaded / 1e6:F1} MB), {pushed.BlobsSkipped} already present, in {watch.Elapsed.TotalSeconds:F2} s");
+                log($"pushed {pushTarget}: {pushed.BlobsUploaded} blobs uploaded ({pushed.BytesUploaded / 1e6:F1} MB), {pushed.BlobsSkipped} already present, "
+                    + $"{pushed.BlobsMounted} mounted from the base, in {watch.Elapsed.TotalSeconds:F2} s");
                 return 0;
             }
             finally
@@ -140,6 +156,22 @@ internal static class BuildCommand
         return reference.Transport == ImageTransport.Registry
             ? reference
             : throw new ArgumentException($"--push: '{value}' is not a registry image; use --oci-dir for a layout");
+    }
+
+    /// <summary>A base image: a registry image or an <c>oci:</c> layout.</summary>
+    internal static ImageReference ParseBase(string value)
+    {
+        try
+        {
+            var reference = ImageReference.Parse(value);
+            return reference.Transport is ImageTransport.Registry or ImageTransport.OciLayout
+                ? reference
+                : throw new ArgumentException($"--from: '{value}' is neither a registry image nor an oci: layout");
+        }
+        catch (FormatException e)
+        {
+            throw new ArgumentException($"--from: {e.Message}", e);
+        }
     }
 
     private static Platform ParsePlatform(string value)
