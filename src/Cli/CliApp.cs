@@ -20,6 +20,8 @@ public static class CliApp
             ServeCommand.Create(),
             ObjectMapCommand.Create(),
             BuildCommand.Create(),
+            PullCommand.Create(),
+            InspectCommand.Create(),
         };
         return root;
     }

@@ -28,8 +28,8 @@ public sealed record ImagePullOptions
     /// <summary>Layers fetched and imported at once.</summary>
     public int Jobs { get; init; } = DefaultJobs;
 
-    /// <summary>How registries are reached.</summary>
-    public RegistryClientOptions Registry { get; init; } = new();
+    /// <summary>The client for registry images (owned by the caller); null uses one with default options.</summary>
+    public RegistryClient? Registry { get; init; }
 
     /// <summary>Receives progress reports, from several threads; must not block.</summary>
     public Action<PullProgress>? Progress { get; init; }

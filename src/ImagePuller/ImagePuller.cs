@@ -38,7 +38,7 @@ public static class ImagePuller
 
     /// <summary>Reads what an image says about itself, without touching any repository.</summary>
     /// <exception cref="ImagePullException">The image cannot be read.</exception>
-    public static async Task<ImageInfo> InspectAsync(ImageReference image, RegistryClientOptions registry, Oci.Images.Platform platform, CancellationToken cancellationToken = default)
+    public static async Task<ImageInfo> InspectAsync(ImageReference image, RegistryClient? registry, Oci.Images.Platform platform, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(image);
         try

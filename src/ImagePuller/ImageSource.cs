@@ -25,13 +25,14 @@ public abstract class ImageSource : IDisposable
     public abstract bool IsLocal { get; }
 
     /// <summary>Opens a source for <paramref name="image"/>.</summary>
+    /// <param name="client">The registry client to use (not disposed here); null creates one with default options.</param>
     /// <param name="scratch">A directory for unpacking <c>oci-archive:</c> files.</param>
-    public static ImageSource Open(ImageReference image, RegistryClientOptions registryOptions, string scratch)
+    public static ImageSource Open(ImageReference image, RegistryClient? client, string scratch)
     {
         ArgumentNullException.ThrowIfNull(image);
         return image.Transport switch
         {
-            ImageTransport.Registry => new RegistrySource(image, new RegistryClient(registryOptions)),
+            ImageTransport.Registry => new RegistrySource(image, client ?? new RegistryClient(new RegistryClientOptions()), owned: client is null),
             ImageTransport.OciLayout => new LayoutSource(ImageLayout.Open(image.Path!), image.Tag, null),
             ImageTransport.OciArchive => LayoutSource.FromArchive(image, scratch),
             _ => throw new ArgumentOutOfRangeException(nameof(image)),
@@ -85,7 +86,7 @@ public abstract class ImageSource : IDisposable
             ?? throw new InvalidDataException($"index {digest} has no manifest for {platform} (it lists {string.Join(", ", index.Manifests.Select(m => m.Platform?.ToString() ?? "?"))})");
     }
 
-    private sealed class RegistrySource(ImageReference image, RegistryClient client) : ImageSource
+    private sealed class RegistrySource(ImageReference image, RegistryClient client, bool owned) : ImageSource
     {
         public override bool IsLocal => false;
 
@@ -114,7 +115,7 @@ public abstract class ImageSource : IDisposable
 
         protected override void Dispose(bool disposing)
         {
-            if (disposing)
+            if (disposing && owned)
             {
                 client.Dispose();
             }
