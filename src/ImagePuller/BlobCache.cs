@@ -126,6 +126,11 @@ public sealed class BlobCache
     public void Remove(IEnumerable<Digest> digests)
     {
         ArgumentNullException.ThrowIfNull(digests);
+        if (!System.IO.Directory.Exists(Directory))
+        {
+            return;
+        }
+
         foreach (var digest in digests)
         {
             File.Delete(CompletePath(digest));

@@ -99,7 +99,8 @@ public static class ImagePuller
         var meta = info.Layers.LastOrDefault(l => l.Kind == LayerKind.Meta)
             ?? throw new InvalidDataException($"manifest {info.ManifestDigest} has no meta layer (annotation {ImageFormat.LayerKindAnnotation}=meta)");
         var imported = state?.LayerSet() ?? [];
-        var repoLayers = info.Layers.Where(l => l.Kind == LayerKind.Repo).ToList();
+        // Identical layers (empty chunks) share a digest: read each blob once.
+        var repoLayers = info.Layers.Where(l => l.Kind == LayerKind.Repo).DistinctBy(l => l.Descriptor.Digest).ToList();
         foreach (var layer in info.Layers.Where(l => l.Kind is LayerKind.Tree or LayerKind.Delta))
         {
             report(new PullProgress(PullStage.Skip, layer.Descriptor.Digest.ToString(), layer.Kind, 0, layer.Descriptor.Size, $"layer {layer.Index}: {layer.Kind.ToString().ToLowerInvariant()} layer, not needed"));
