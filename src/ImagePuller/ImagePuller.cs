@@ -175,7 +175,8 @@ public static class ImagePuller
                 Commit = commit.ToString(),
                 Layers = [.. repoLayers.Select(l => l.Descriptor.Digest.ToString())],
             }.Save(repo.Path, refText);
-            run.Cache.Remove(run.Fetched);
+            // Including downloads cancelled because their objects were already here.
+            run.Cache.Remove(repoLayers.Append(meta).Select(l => l.Descriptor.Digest));
             report(new PullProgress(PullStage.Done, null, null, run.BytesTransferred, run.BytesTransferred, $"{refText} => {commit}: {written} objects written, {run.Fetched.Count} layers read, {skipped.Count} skipped"));
             return new PullResult(commit.ToString(), refText, info.ManifestDigest, false, run.Fetched.Count, skipped.Count, run.BytesTransferred, written, policy is not null, plan.SignedBy);
         }
