@@ -19,6 +19,9 @@ internal static class LayerObjects
     /// <summary>Cap on the metadata objects (commit, dirtrees, dirmetas) held in memory from the meta layer.</summary>
     public const long MaxMetaLayerObjectBytes = 512L << 20;
 
+    /// <summary>Largest <c>.filez</c> copied verbatim into an archive repo (buffered whole); larger ones stream.</summary>
+    public const int MaxVerbatimBytes = 8 << 20;
+
     /// <summary>Cap on a <c>.filez</c> header (its xattrs), buffered in memory.</summary>
     public const int MaxArchiveHeaderBytes = 4 << 20;
 
@@ -123,6 +126,22 @@ internal static class LayerObjects
     // DEFLATE of the content (nothing for symlinks). See ostree-format.md, archive mode.
     private static void WriteArchiveObject(Stream content, long entrySize, Checksum checksum, RepoTransaction transaction)
     {
+        if (transaction.Repo.IsArchive && entrySize <= MaxVerbatimBytes)
+        {
+            // Archive to archive: verify, then keep the compressed bytes as they are.
+            var whole = ArrayPool<byte>.Shared.Rent((int)Math.Max(entrySize, 1));
+            try
+            {
+                content.ReadExactly(whole, 0, (int)entrySize);
+                transaction.WriteArchiveContent(checksum, whole.AsMemory(0, (int)entrySize));
+                return;
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(whole);
+            }
+        }
+
         Span<byte> prefix = stackalloc byte[FileHeader.PrefixLength];
         if (entrySize < FileHeader.PrefixLength)
         {
