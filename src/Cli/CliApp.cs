@@ -21,6 +21,8 @@ public static class CliApp
             ObjectMapCommand.Create(),
             BuildCommand.Create(),
             PushCommand.Create(),
+            PullCommand.Create(),
+            InspectCommand.Create(),
         };
         return root;
     }

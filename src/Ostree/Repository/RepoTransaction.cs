@@ -153,6 +153,72 @@ public sealed class RepoTransaction : IDisposable
         return WriteLargeContent(header, content, length, expected);
     }
 
+    /// <summary>
+    /// Writes a content object given in its archive form (a <c>.filez</c>: header, then raw
+    /// DEFLATE) into an archive repository byte for byte, after checking that its header and
+    /// inflated content hash to <paramref name="expected"/>. Saves the re-compression that
+    /// <see cref="WriteContent(FileHeader, Stream, long, Checksum?)"/> would do.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The repository is not in archive mode.</exception>
+    /// <exception cref="InvalidDataException">Malformed, or the object does not hash to <paramref name="expected"/>.</exception>
+    public void WriteArchiveContent(Checksum expected, ReadOnlyMemory<byte> filez)
+    {
+        ThrowIfFinished();
+        if (!_repo.IsArchive)
+        {
+            throw new InvalidOperationException($"a .filez can only be stored as is in an archive repository, not '{_repo.Mode.ToConfigString()}'");
+        }
+
+        var header = FileHeader.ParseArchive(filez.Span, out var size, out var offset);
+        header.Validate();
+        using var scratch = new GVariantWriter(512);
+        header.WriteContentHeader(scratch);
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        hash.AppendData(scratch.WrittenSpan);
+        ulong inflated = 0;
+        if (!header.IsSymlink)
+        {
+            var payload = System.Runtime.InteropServices.MemoryMarshal.TryGetArray(filez[offset..], out var segment)
+                ? new MemoryStream(segment.Array!, segment.Offset, segment.Count, writable: false)
+                : new MemoryStream(filez[offset..].ToArray(), writable: false);
+            using var inflate = new DeflateStream(payload, CompressionMode.Decompress);
+            var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(64 * 1024);
+            try
+            {
+                int n;
+                while ((n = inflate.Read(buffer)) > 0)
+                {
+                    hash.AppendData(buffer, 0, n);
+                    inflated += (ulong)n;
+                    if (inflated > size)
+                    {
+                        break;
+                    }
+                }
+            }
+            finally
+            {
+                System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+            }
+        }
+
+        if (inflated != size)
+        {
+            throw new InvalidDataException($"file {expected}: the .filez declares {size} bytes of content but inflates to {(inflated > size ? "more" : inflated.ToString(System.Globalization.CultureInfo.InvariantCulture))}");
+        }
+
+        var actual = Checksum.From(hash);
+        if (actual != expected)
+        {
+            throw new InvalidDataException($"file {expected}: content hashes to {actual}");
+        }
+
+        if (Claim(expected, out var staged))
+        {
+            WriteNewFile(staged, filez.Span);
+        }
+    }
+
     /// <summary>Points <paramref name="name"/> at <paramref name="target"/> (or deletes it) when the transaction commits.</summary>
     public void SetRef(RefName name, Checksum? target)
     {

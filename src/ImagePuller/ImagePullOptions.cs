@@ -1,0 +1,62 @@
+using OstreeContainer.Oci;
+using OstreeContainer.Oci.Images;
+using OstreeContainer.Oci.Registry;
+
+namespace OstreeContainer.ImagePuller;
+
+/// <summary>What to pull, into where, trusting which keys.</summary>
+public sealed record ImagePullOptions
+{
+    /// <summary>Default number of layers fetched and imported at once.</summary>
+    public const int DefaultJobs = 4;
+
+    /// <summary>The target repository (archive or bare-user).</summary>
+    public required string RepoPath { get; init; }
+
+    /// <summary>The image to pull.</summary>
+    public required ImageReference Image { get; init; }
+
+    /// <summary>The ref to set; null uses the image's <c>ostree.ref</c> label.</summary>
+    public string? Ref { get; init; }
+
+    /// <summary>Which signatures the commit must carry.</summary>
+    public PullTrust Trust { get; init; } = new();
+
+    /// <summary>The platform an index is resolved to.</summary>
+    public Platform Platform { get; init; } = Platform.Current;
+
+    /// <summary>Layers fetched and imported at once.</summary>
+    public int Jobs { get; init; } = DefaultJobs;
+
+    /// <summary>The client for registry images (owned by the caller); null uses one with default options.</summary>
+    public RegistryClient? Registry { get; init; }
+
+    /// <summary>Receives progress reports, from several threads; must not block.</summary>
+    public Action<PullProgress>? Progress { get; init; }
+
+    /// <summary>The clock GPG key expiry is judged against.</summary>
+    public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+}
+
+/// <summary>What a pull did.</summary>
+/// <param name="Commit">The commit the ref now points at.</param>
+/// <param name="Ref">The ref that was set.</param>
+/// <param name="Manifest">The manifest digest pulled.</param>
+/// <param name="UpToDate">True when the ref already held this image and nothing was done.</param>
+/// <param name="LayersFetched">Layers read (downloaded, resumed or taken from the cache).</param>
+/// <param name="LayersSkipped">Repo layers not read because an earlier pull imported them or no object was missing.</param>
+/// <param name="BytesTransferred">Blob bytes received over the network by this run.</param>
+/// <param name="ObjectsWritten">Objects added to the repository.</param>
+/// <param name="SignatureVerified">False only with <see cref="PullTrust.InsecureNoSignature"/>.</param>
+/// <param name="SignedBy">Who signed, as verified (GPG key id and/or ed25519 key), or null.</param>
+public sealed record PullResult(
+    string Commit,
+    string Ref,
+    Digest Manifest,
+    bool UpToDate,
+    int LayersFetched,
+    int LayersSkipped,
+    long BytesTransferred,
+    int ObjectsWritten,
+    bool SignatureVerified,
+    string? SignedBy);

@@ -1,0 +1,481 @@
+using System.Collections.Concurrent;
+using OstreeContainer.Oci;
+using OstreeContainer.Oci.Registry;
+using OstreeContainer.Ostree.Objects;
+using OstreeContainer.Ostree.Repository;
+using OstreeContainer.Ostree.Signing;
+
+namespace OstreeContainer.ImagePuller;
+
+/// <summary>
+/// Imports the commit an ostree-container image carries into an OSTree repository.
+/// Only the meta and repo layers are read (never tree or delta layers). The order is the
+/// trust order: manifest and config (digest-checked), the meta layer (digest and
+/// diff_id), the commit's signature, the tree walk that decides which objects are wanted,
+/// then the repo layers, each object hashed against its name. Objects are staged in a
+/// <see cref="RepoTransaction"/> and the ref moves last, so a rejected or interrupted pull
+/// leaves refs and objects as they were.
+/// </summary>
+public static class ImagePuller
+{
+    /// <summary>Progress reports for a layer are at least this many bytes apart.</summary>
+    private const long ProgressStep = 1 << 20;
+
+    /// <summary>Pulls <see cref="ImagePullOptions.Image"/> into <see cref="ImagePullOptions.RepoPath"/>.</summary>
+    /// <exception cref="ImagePullException">Anything the user must act on: one line, naming the image.</exception>
+    public static async Task<PullResult> PullAsync(ImagePullOptions options, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        try
+        {
+            return await PullCoreAsync(options, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (IsPullFailure(e) && !cancellationToken.IsCancellationRequested)
+        {
+            throw new ImagePullException($"pulling {options.Image}: {e.Message.ReplaceLineEndings(" ")}", e);
+        }
+    }
+
+    /// <summary>Reads what an image says about itself, without touching any repository.</summary>
+    /// <exception cref="ImagePullException">The image cannot be read.</exception>
+    public static async Task<ImageInfo> InspectAsync(ImageReference image, RegistryClient? registry, Oci.Images.Platform platform, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        try
+        {
+            using var source = ImageSource.Open(image, registry, Path.GetTempPath());
+            return await ImageInfo.ReadAsync(source, platform, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (IsPullFailure(e) && !cancellationToken.IsCancellationRequested)
+        {
+            throw new ImagePullException($"inspecting {image}: {e.Message.ReplaceLineEndings(" ")}", e);
+        }
+    }
+
+    private static bool IsPullFailure(Exception e) =>
+        e is InvalidDataException or IOException or UnauthorizedAccessException or RegistryException or SignatureVerificationException
+            or KeyNotFoundException or FormatException or NotSupportedException or ArgumentException or ImagePullException or HttpRequestException
+            or TimeoutException;
+
+    private static async Task<PullResult> PullCoreAsync(ImagePullOptions options, CancellationToken cancellationToken)
+    {
+        var report = options.Progress ?? (_ => { });
+        var repo = OstreeRepo.Open(options.RepoPath);
+        if (repo.Mode is not (RepoMode.Archive or RepoMode.BareUser))
+        {
+            throw new NotSupportedException(
+                $"repository {repo.Path} is in '{repo.Mode.ToConfigString()}' mode; pull writes archive and bare-user repositories only (bare needs ownership-preserving writes the transaction does not have yet)");
+        }
+
+        // Keys first: without them nothing is fetched at all.
+        var policy = options.Trust.Resolve(repo);
+        if (policy is null)
+        {
+            report(new PullProgress(PullStage.Verify, null, null, 0, 0, "WARNING: --insecure-no-signature: the commit's signature will NOT be checked"));
+        }
+
+        using var source = ImageSource.Open(options.Image, options.Registry, Path.Combine(repo.Path, "tmp"));
+        report(new PullProgress(PullStage.Manifest, null, null, 0, 0, $"reading {options.Image}"));
+        var info = await ImageInfo.ReadAsync(source, options.Platform, cancellationToken).ConfigureAwait(false);
+        var commit = info.Commit ?? throw new InvalidDataException($"manifest {info.ManifestDigest} has no {ImageFormat.CommitLabel} label: not an ostree-container image");
+        var refText = options.Ref ?? info.Ref
+            ?? throw new ArgumentException($"the image has no {ImageFormat.RefLabel} label; name the ref with --ref");
+        var refName = RefName.Head(refText);
+
+        var state = PullState.TryLoad(repo.Path, refText);
+        if (state is not null && state.Manifest == info.ManifestDigest.ToString() && state.Commit == commit.ToString()
+            && repo.TryResolveRev(refText, out var current) && current == commit && repo.HasObject(commit, ObjectType.Commit))
+        {
+            report(new PullProgress(PullStage.Done, null, null, 0, 0, $"{refText} is already at {commit} ({info.ManifestDigest})"));
+            return new PullResult(commit.ToString(), refText, info.ManifestDigest, true, 0, 0, 0, 0, policy is not null, null);
+        }
+
+        var unknown = info.Layers.FirstOrDefault(l => l.Kind == LayerKind.Unknown);
+        if (unknown is not null)
+        {
+            throw new InvalidDataException($"layer {unknown.Index} ({unknown.Descriptor.Digest}) has no {ImageFormat.LayerKindAnnotation} annotation and the config no {ImageFormat.RepoLayersLabel} label: not an ostree-container image");
+        }
+
+        var meta = info.Layers.LastOrDefault(l => l.Kind == LayerKind.Meta)
+            ?? throw new InvalidDataException($"manifest {info.ManifestDigest} has no meta layer (annotation {ImageFormat.LayerKindAnnotation}=meta)");
+        var imported = state?.LayerSet() ?? [];
+        // Identical layers (empty chunks) share a digest: read each blob once.
+        var repoLayers = info.Layers.Where(l => l.Kind == LayerKind.Repo).DistinctBy(l => l.Descriptor.Digest).ToList();
+        foreach (var layer in info.Layers.Where(l => l.Kind is LayerKind.Tree or LayerKind.Delta))
+        {
+            report(new PullProgress(PullStage.Skip, layer.Descriptor.Digest.ToString(), layer.Kind, 0, layer.Descriptor.Size, $"layer {layer.Index}: {layer.Kind.ToString().ToLowerInvariant()} layer, not needed"));
+        }
+
+        var run = new PullRun(options, source, new BlobCache(repo.Path), report);
+        using var downloads = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        try
+        {
+            // The meta layer goes first in the queue; the repo layers not imported before
+            // download alongside it while it is verified.
+            var wanted = repoLayers.Where(l => !imported.Contains(l.Descriptor.Digest)).ToList();
+            var skipped = repoLayers.Except(wanted).ToList();
+            var metaFetch = run.Fetch(meta, downloads.Token);
+            foreach (var layer in wanted)
+            {
+                _ = run.Fetch(layer, downloads.Token);
+            }
+
+            await metaFetch.ConfigureAwait(false);
+            var plan = VerifyCommit(repo, run, meta, commit, policy, options.TimeProvider, report);
+            if (plan.WantedFiles.Count == 0)
+            {
+                // Every object is here already (same content, other commit): fetch nothing more.
+                await downloads.CancelAsync().ConfigureAwait(false);
+                await run.SettleAsync().ConfigureAwait(false);
+                skipped = repoLayers;
+                wanted = [];
+            }
+
+            foreach (var layer in skipped)
+            {
+                report(new PullProgress(PullStage.Skip, layer.Descriptor.Digest.ToString(), layer.Kind, 0, layer.Descriptor.Size, $"layer {layer.Index}: imported by an earlier pull"));
+            }
+
+            using var transaction = repo.BeginTransaction();
+            var claimed = new ConcurrentDictionary<Checksum, bool>();
+            await run.ImportAsync(wanted, transaction, plan.WantedFiles, claimed, downloads).ConfigureAwait(false);
+            var missing = plan.WantedFiles.Where(c => !transaction.HasObject(c, ObjectType.File)).ToList();
+            if (missing.Count > 0 && skipped.Count > 0)
+            {
+                // The state file promised objects the repo no longer has (pruned?): read the rest.
+                await run.ImportAsync(skipped, transaction, plan.WantedFiles, claimed, downloads).ConfigureAwait(false);
+                missing = [.. plan.WantedFiles.Where(c => !transaction.HasObject(c, ObjectType.File))];
+                skipped = [];
+            }
+
+            if (missing.Count > 0)
+            {
+                throw new InvalidDataException($"commit {commit}: {missing.Count} file objects of its tree are in no repo layer (first: {missing[0]})");
+            }
+
+            report(new PullProgress(PullStage.Commit, null, null, 0, 0, $"writing {transaction.StagedCount} objects, then ref {refText}"));
+            foreach (var (type, checksum, bytes) in plan.Metadata)
+            {
+                transaction.WriteMetadata(type, checksum, bytes);
+            }
+
+            if (plan.CommitMeta is not null)
+            {
+                transaction.WriteCommitMeta(commit, plan.CommitMeta);
+            }
+
+            var written = transaction.StagedCount;
+            transaction.SetRef(refName, commit);
+            transaction.Commit();
+
+            new PullState
+            {
+                Image = options.Image.ToString(),
+                Manifest = info.ManifestDigest.ToString(),
+                Commit = commit.ToString(),
+                Layers = [.. repoLayers.Select(l => l.Descriptor.Digest.ToString())],
+            }.Save(repo.Path, refText);
+            // Including downloads cancelled because their objects were already here.
+            run.Cache.Remove(repoLayers.Append(meta).Select(l => l.Descriptor.Digest));
+            report(new PullProgress(PullStage.Done, null, null, run.BytesTransferred, run.BytesTransferred, $"{refText} => {commit}: {written} objects written, {run.Fetched.Count} layers read, {skipped.Count} skipped"));
+            return new PullResult(commit.ToString(), refText, info.ManifestDigest, false, run.Fetched.Count, skipped.Count, run.BytesTransferred, written, policy is not null, plan.SignedBy);
+        }
+        catch
+        {
+            await downloads.CancelAsync().ConfigureAwait(false);
+            await run.SettleAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private static CommitPlan VerifyCommit(OstreeRepo repo, PullRun run, ImageLayer meta, Checksum commit, SignaturePolicy? policy, TimeProvider timeProvider, Action<PullProgress> report)
+    {
+        Dictionary<(Checksum, ObjectType), byte[]> objects;
+        using (var blob = run.OpenVerified(meta))
+        {
+            objects = WithLayerContext(meta, () =>
+            {
+                var result = LayerObjects.ReadMetadata(blob, meta);
+                Drain(blob);
+                return result;
+            });
+        }
+
+        if (!objects.TryGetValue((commit, ObjectType.Commit), out var commitBytes))
+        {
+            throw new InvalidDataException($"the meta layer {meta.Descriptor.Digest} does not hold commit {commit}");
+        }
+
+        VariantDictionary? commitMeta = null;
+        if (objects.TryGetValue((commit, ObjectType.CommitMeta), out var commitMetaBytes))
+        {
+            try
+            {
+                commitMeta = VariantDictionary.Parse(commitMetaBytes);
+            }
+            catch (InvalidDataException e)
+            {
+                throw new InvalidDataException($"commitmeta {commit}: {e.Message}", e);
+            }
+        }
+
+        string? signedBy = null;
+        if (policy is not null)
+        {
+            report(new PullProgress(PullStage.Verify, null, null, 0, 0, $"verifying the signature of commit {commit}"));
+            var verdict = CommitSignatures.Verify(commit, commitBytes, commitMeta, policy, timeProvider);
+            signedBy = string.Join(", ", new[]
+            {
+                verdict.Gpg?.Signatures.FirstOrDefault(s => s.IsValid)?.KeyLabel is { } gpg ? $"GPG key {gpg}" : null,
+                verdict.Ed25519?.ValidKey is { } ed ? $"ed25519 key {ed}" : null,
+            }.Where(s => s is not null));
+            report(new PullProgress(PullStage.Verify, null, null, 0, 0, $"commit {commit.ToShortString()} signed by {signedBy}"));
+        }
+        else if (Checksum.Compute(commitBytes) != commit)
+        {
+            throw new InvalidDataException($"commit {commit}: its bytes in the meta layer hash to {Checksum.Compute(commitBytes)}");
+        }
+
+        var parsed = Commit.Parse(commitBytes);
+        var plan = new CommitPlan(commitMeta, signedBy);
+        plan.Metadata.Add((ObjectType.Commit, commit, commitBytes));
+        Walk(repo, objects, parsed, plan);
+        return plan;
+    }
+
+    // Every dirtree, dirmeta and file reachable from the commit: those the repo lacks are
+    // taken from the meta layer (hash-checked here) or wanted from the repo layers.
+    private static void Walk(OstreeRepo repo, Dictionary<(Checksum, ObjectType), byte[]> objects, Commit commit, CommitPlan plan)
+    {
+        var seenTrees = new HashSet<Checksum>();
+        var seenMetas = new HashSet<Checksum>();
+        var pending = new Stack<(Checksum Tree, Checksum Meta)>();
+        pending.Push((commit.RootTree, commit.RootMeta));
+        while (pending.TryPop(out var dir))
+        {
+            if (seenMetas.Add(dir.Meta) && !repo.HasObject(dir.Meta, ObjectType.DirMeta))
+            {
+                var bytes = Take(objects, dir.Meta, ObjectType.DirMeta);
+                DirMeta.Parse(bytes);
+                plan.Metadata.Add((ObjectType.DirMeta, dir.Meta, bytes));
+            }
+
+            if (!seenTrees.Add(dir.Tree))
+            {
+                continue;
+            }
+
+            DirTree tree;
+            if (repo.HasObject(dir.Tree, ObjectType.DirTree))
+            {
+                tree = repo.ReadDirTree(dir.Tree);
+            }
+            else
+            {
+                var bytes = Take(objects, dir.Tree, ObjectType.DirTree);
+                tree = DirTree.Parse(bytes);
+                plan.Metadata.Add((ObjectType.DirTree, dir.Tree, bytes));
+            }
+
+            foreach (var file in tree.Files)
+            {
+                if (!repo.HasObject(file.Checksum, ObjectType.File))
+                {
+                    plan.WantedFiles.Add(file.Checksum);
+                }
+            }
+
+            foreach (var sub in tree.Directories)
+            {
+                pending.Push((sub.TreeChecksum, sub.MetaChecksum));
+            }
+        }
+    }
+
+    private static byte[] Take(Dictionary<(Checksum, ObjectType), byte[]> objects, Checksum checksum, ObjectType type)
+    {
+        if (!objects.TryGetValue((checksum, type), out var bytes))
+        {
+            throw new InvalidDataException($"{type.Name()} {checksum} is in neither the repository nor the meta layer");
+        }
+
+        var actual = Checksum.Compute(bytes);
+        return actual == checksum ? bytes : throw new InvalidDataException($"{type.Name()} {checksum} in the meta layer hashes to {actual}");
+    }
+
+    internal static T WithLayerContext<T>(ImageLayer layer, Func<T> action)
+    {
+        try
+        {
+            return action();
+        }
+        catch (InvalidDataException e)
+        {
+            throw new InvalidDataException($"{layer.Kind.ToString().ToLowerInvariant()} layer {layer.Index} ({layer.Descriptor.Digest}): {e.Message}", e);
+        }
+    }
+
+    // Reads what the decompressor left (gzip may stop before trailing bytes) so the
+    // verifying stream sees the whole blob and checks its digest.
+    internal static void Drain(Stream blob)
+    {
+        var buffer = new byte[64 * 1024];
+        while (blob.Read(buffer) > 0)
+        {
+        }
+    }
+
+    private sealed class CommitPlan(VariantDictionary? commitMeta, string? signedBy)
+    {
+        public VariantDictionary? CommitMeta { get; } = commitMeta;
+
+        public string? SignedBy { get; } = signedBy;
+
+        public List<(ObjectType Type, Checksum Checksum, byte[] Bytes)> Metadata { get; } = [];
+
+        public HashSet<Checksum> WantedFiles { get; } = [];
+    }
+
+    /// <summary>The downloads and imports of one pull, bounded by <see cref="ImagePullOptions.Jobs"/>.</summary>
+    private sealed class PullRun(ImagePullOptions options, ImageSource source, BlobCache cache, Action<PullProgress> report)
+    {
+        private readonly SemaphoreSlim _slots = new(Math.Max(1, options.Jobs));
+        private readonly ConcurrentDictionary<Digest, Task> _fetches = new();
+        private long _bytesTransferred;
+
+        public BlobCache Cache => cache;
+
+        public ConcurrentBag<Digest> Fetched { get; } = [];
+
+        public long BytesTransferred => Interlocked.Read(ref _bytesTransferred);
+
+        public Task Fetch(ImageLayer layer, CancellationToken cancellationToken) =>
+            _fetches.GetOrAdd(layer.Descriptor.Digest, _ => FetchCoreAsync(layer, cancellationToken));
+
+        public Stream OpenVerified(ImageLayer layer)
+        {
+            var blob = layer.Descriptor;
+            Stream raw = source.IsLocal
+                ? source.OpenBlobUnverifiedAsync(blob, 0, CancellationToken.None).GetAwaiter().GetResult()
+                : new FileStream(cache.CompletePath(blob.Digest), FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
+            return new VerifyingStream(raw, blob.Digest, blob.Size, $"blob {blob.Digest}");
+        }
+
+        public async Task ImportAsync(IReadOnlyList<ImageLayer> layers, RepoTransaction transaction, IReadOnlySet<Checksum> wanted, ConcurrentDictionary<Checksum, bool> claimed, CancellationTokenSource cancel)
+        {
+            var cancellationToken = cancel.Token;
+            var tasks = layers.Select(layer => Task.Run(async () =>
+            {
+                await Fetch(layer, cancellationToken).ConfigureAwait(false);
+                await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    var digest = layer.Descriptor.Digest.ToString();
+                    using var blob = OpenVerified(layer);
+                    var written = WithLayerContext(layer, () =>
+                    {
+                        var count = LayerObjects.ImportContent(blob, layer, transaction, wanted, claimed, _ => { }, cancellationToken);
+                        Drain(blob);
+                        return count;
+                    });
+                    report(new PullProgress(PullStage.Import, digest, layer.Kind, layer.Descriptor.Size, layer.Descriptor.Size, $"layer {layer.Index}: {written} objects imported"));
+                }
+                finally
+                {
+                    _slots.Release();
+                }
+            }, cancellationToken)).ToList();
+            await WhenAllOrFirstFailure(tasks, cancel).ConfigureAwait(false);
+        }
+
+        /// <summary>Waits for every download started, ignoring their failures (used when giving up).</summary>
+        public async Task SettleAsync()
+        {
+            foreach (var task in _fetches.Values)
+            {
+                try
+                {
+                    await task.ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is OperationCanceledException || IsPullFailure(e))
+                {
+                    // The first failure is what the caller reports.
+                }
+            }
+        }
+
+        private async Task FetchCoreAsync(ImageLayer layer, CancellationToken cancellationToken)
+        {
+            var digest = layer.Descriptor.Digest.ToString();
+            var total = layer.Descriptor.Size;
+            if (source.IsLocal)
+            {
+                Fetched.Add(layer.Descriptor.Digest);
+                report(new PullProgress(PullStage.Fetch, digest, layer.Kind, total, total, $"layer {layer.Index}: local blob"));
+                return;
+            }
+
+            await _slots.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                var last = -ProgressStep;
+                var transferred = await WithLayerContextAsync(layer, () => cache.FetchAsync(source, layer.Descriptor, done =>
+                {
+                    if (done - last >= ProgressStep || done == total)
+                    {
+                        last = done;
+                        report(new PullProgress(PullStage.Fetch, digest, layer.Kind, done, total));
+                    }
+                }, cancellationToken)).ConfigureAwait(false);
+                Interlocked.Add(ref _bytesTransferred, transferred);
+                Fetched.Add(layer.Descriptor.Digest);
+            }
+            finally
+            {
+                _slots.Release();
+            }
+        }
+
+        private static async Task<T> WithLayerContextAsync<T>(ImageLayer layer, Func<Task<T>> action)
+        {
+            try
+            {
+                return await action().ConfigureAwait(false);
+            }
+            catch (InvalidDataException e)
+            {
+                throw new InvalidDataException($"{layer.Kind.ToString().ToLowerInvariant()} layer {layer.Index} ({layer.Descriptor.Digest}): {e.Message}", e);
+            }
+            catch (RegistryException e)
+            {
+                throw new InvalidDataException($"{layer.Kind.ToString().ToLowerInvariant()} layer {layer.Index}: {e.Message}", e);
+            }
+        }
+
+        // The first failure stops the others; all are awaited before it is rethrown, so no
+        // import still writes into a transaction its caller is about to abort.
+        private static async Task WhenAllOrFirstFailure(List<Task> tasks, CancellationTokenSource cancel)
+        {
+            var remaining = new List<Task>(tasks);
+            while (remaining.Count > 0)
+            {
+                var finished = await Task.WhenAny(remaining).ConfigureAwait(false);
+                remaining.Remove(finished);
+                if (finished.IsFaulted || finished.IsCanceled)
+                {
+                    await cancel.CancelAsync().ConfigureAwait(false);
+                    try
+                    {
+                        await Task.WhenAll(remaining).ConfigureAwait(false);
+                    }
+                    catch (Exception e) when (e is OperationCanceledException || IsPullFailure(e))
+                    {
+                        // Secondary failures caused by the cancellation.
+                    }
+
+                    await finished.ConfigureAwait(false);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,126 @@
+using OstreeContainer.Oci;
+
+namespace OstreeContainer.ImagePuller.Tests;
+
+/// <summary>Bad blobs in a real registry, dropped connections, interrupted pulls.</summary>
+public class FaultTests
+{
+    private static readonly Lazy<(string Layout, ImageBuilder.ImageBuildResult Result)> SmallImage =
+        new(() => PullTestImages.Build(Fixtures.SmallRepo.ArchiveRepo, "fixture/main", "main"));
+
+    [Fact]
+    public async Task Pull_TamperedBlobInRegistry_RejectedAndRepoUnchanged()
+    {
+        using var registry = LocalRegistry.Start();
+        var (layout, built) = SmallImage.Value;
+        var image = PullTestImages.Push(registry, layout, built, "fixture/tampered", "main");
+        var layer = built.Layers.First(l => l.Kind == ImageBuilder.LayerKind.Repo && l.Entries > 2).Descriptor.Digest.ToString();
+        var data = File.ReadAllBytes(registry.BlobDataPath(layer));
+        data[data.Length / 2] ^= 0xFF;
+        File.WriteAllBytes(registry.BlobDataPath(layer), data);
+        var repo = PullTestImages.NewRepo("archive");
+        var before = PullTestImages.Snapshot(repo);
+        using var client = PullTestImages.Client();
+
+        var error = await Assert.ThrowsAsync<ImagePullException>(() =>
+            ImagePuller.PullAsync(ImagePullerTests.Options(repo, image, client: client), TestContext.Current.CancellationToken));
+
+        Assert.Contains(layer, error.Message, StringComparison.Ordinal);
+        Assert.Contains("hash", error.Message, StringComparison.Ordinal);
+        Assert.Equal(before, PullTestImages.Snapshot(repo));
+        Assert.False(File.Exists(new BlobCache(repo).CompletePath(Digest.Parse(layer))));
+    }
+
+    [Fact]
+    public async Task Pull_ManifestPointsAtMissingBlob_RejectedAndRepoUnchanged()
+    {
+        using var registry = LocalRegistry.Start();
+        var (layout, built) = SmallImage.Value;
+        var image = PullTestImages.Push(registry, layout, built, "fixture/missing", "main");
+        var meta = built.Layers.Single(l => l.Kind == ImageBuilder.LayerKind.Meta).Descriptor.Digest.ToString();
+        File.Delete(registry.BlobDataPath(meta));
+        var repo = PullTestImages.NewRepo("bare-user");
+        var before = PullTestImages.Snapshot(repo);
+        using var client = PullTestImages.Client();
+
+        var error = await Assert.ThrowsAsync<ImagePullException>(() =>
+            ImagePuller.PullAsync(ImagePullerTests.Options(repo, image, client: client), TestContext.Current.CancellationToken));
+
+        Assert.Contains("meta layer", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain('\n', error.Message);
+        Assert.Equal(before, PullTestImages.Snapshot(repo));
+    }
+
+    [Fact]
+    public async Task Pull_ConnectionDroppedMidBlob_ResumesWithRangeAndCompletes()
+    {
+        using var registry = LocalRegistry.Start();
+        var (layout, built) = SmallImage.Value;
+        PullTestImages.Push(registry, layout, built, "fixture/drop", "main");
+        var meta = built.Layers.Single(l => l.Kind == ImageBuilder.LayerKind.Meta).Descriptor;
+        using var proxy = new FaultProxy(registry.Port, dropAfterBytes: meta.Size / 2);
+        var repo = PullTestImages.NewRepo("archive");
+        using var client = PullTestImages.Client();
+
+        var result = await ImagePuller.PullAsync(
+            ImagePullerTests.Options(repo, ImageReference.Parse($"docker://{proxy.Host}/fixture/drop:main"), client: client), TestContext.Current.CancellationToken);
+
+        Assert.Equal(1, proxy.Dropped);
+        Assert.Equal(Fixtures.SmallRepo.Commit2, result.Commit);
+        Peer.Ostree(repo, "fsck");
+        // The dropped blob was asked for twice (the second time from where it stopped); no byte twice.
+        Assert.Single(registry.Requests("GET", "/blobs/").GroupBy(r => r.Path), g => g.Count() == 2);
+        var unique = built.Layers.Where(l => l.Kind is ImageBuilder.LayerKind.Repo or ImageBuilder.LayerKind.Meta).DistinctBy(l => l.Descriptor.Digest).Sum(l => l.Descriptor.Size);
+        Assert.True(result.BytesTransferred <= unique, $"{result.BytesTransferred} bytes received for {unique} bytes of layers");
+    }
+
+    [Fact]
+    public async Task Pull_InterruptedThenRerun_ResumesPartialAndDoesNotRefetchCompletedLayers()
+    {
+        using var registry = LocalRegistry.Start();
+        var (layout, built) = SmallImage.Value;
+        var image = PullTestImages.Push(registry, layout, built, "fixture/resume", "main");
+        var meta = built.Layers.Single(l => l.Kind == ImageBuilder.LayerKind.Meta).Descriptor;
+        var repo = PullTestImages.NewRepo("bare-user");
+        var before = PullTestImages.Snapshot(repo);
+        using var client = PullTestImages.Client();
+        using var interrupt = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        var completed = new System.Collections.Concurrent.ConcurrentDictionary<string, bool>();
+        var options = ImagePullerTests.Options(repo, image, client: client) with
+        {
+            Jobs = 1,
+            Progress = p =>
+            {
+                if (p.Stage == PullStage.Fetch && p.Layer is { } layer && p.Done == p.Total)
+                {
+                    completed[layer] = true;
+                }
+
+                // Stop in the middle of the meta layer, as a kill would.
+                if (p.Stage == PullStage.Fetch && p.Layer == meta.Digest.ToString() && p.Done > meta.Size / 3 && p.Done < p.Total)
+                {
+                    interrupt.Cancel();
+                }
+            },
+        };
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => ImagePuller.PullAsync(options, interrupt.Token));
+        Assert.Equal(before, PullTestImages.Snapshot(repo));
+        var partial = new FileInfo(new BlobCache(repo).PartialPath(meta.Digest));
+        Assert.True(partial.Exists && partial.Length > 0 && partial.Length < meta.Size);
+        var completedBefore = completed.Keys.ToList();
+
+        var result = await ImagePuller.PullAsync(options with { Progress = null }, TestContext.Current.CancellationToken);
+
+        Assert.Equal(Fixtures.SmallRepo.Commit2, result.Commit);
+        Peer.Ostree(repo, "fsck");
+        Assert.True(result.BytesTransferred <= meta.Size - partial.Length + built.Layers.Where(l => !completedBefore.Contains(l.Descriptor.Digest.ToString())).Sum(l => l.Descriptor.Size));
+        foreach (var layer in completedBefore)
+        {
+            Assert.Single(registry.Requests("GET", $"/blobs/{layer}"));
+        }
+
+        Assert.Equal(2, registry.Requests("GET", $"/blobs/{meta.Digest}").Count);
+        Assert.False(Directory.EnumerateFileSystemEntries(new BlobCache(repo).Directory).Any());
+    }
+}

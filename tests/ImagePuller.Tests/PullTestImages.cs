@@ -1,0 +1,142 @@
+using System.Formats.Tar;
+using System.IO.Compression;
+using OstreeContainer.ImageBuilder;
+using OstreeContainer.Oci;
+using OstreeContainer.Oci.Images;
+using OstreeContainer.Oci.Layout;
+using OstreeContainer.Oci.Registry;
+
+namespace OstreeContainer.ImagePuller.Tests;
+
+/// <summary>Images built with the real builder, pushed to a real docker-registry, and repos to pull them into.</summary>
+internal static class PullTestImages
+{
+    /// <summary>Builds <paramref name="rev"/> of <paramref name="repo"/> into a new layout tagged <paramref name="tag"/>.</summary>
+    public static (string Layout, ImageBuildResult Result) Build(string repo, string rev, string tag = "latest", string? layout = null)
+    {
+        layout ??= Path.Combine(Fixtures.TempDirectory("image"), "layout");
+        var result = CommitImageBuilder.BuildToLayout(layout, tag, new ImageBuildOptions
+        {
+            RepoPath = repo,
+            Rev = rev,
+            WebserverExecutable = NativeWebserver.Executable,
+        });
+        return (layout, result);
+    }
+
+    /// <summary>Pushes a built image to <paramref name="registry"/> as NAME:TAG and returns the reference.</summary>
+    public static ImageReference Push(LocalRegistry registry, string layout, ImageBuildResult result, string name, string tag)
+    {
+        var target = ImageReference.Parse($"docker://{registry.Host}/{name}:{tag}");
+        using var client = Client();
+        LayoutPush.PushAsync(ImageLayout.Open(layout), result.ManifestBytes, client, target).GetAwaiter().GetResult();
+        return target;
+    }
+
+    public static RegistryClient Client() => new(new RegistryClientOptions { TlsVerify = false, MaxRetries = 2, InitialBackoff = TimeSpan.FromMilliseconds(50) });
+
+    /// <summary>A fresh repo made by the real <c>ostree init</c>.</summary>
+    public static string NewRepo(string mode)
+    {
+        var repo = Path.Combine(Fixtures.TempDirectory("target"), "repo");
+        Peer.Check("ostree", "init", $"--repo={repo}", $"--mode={mode}");
+        return repo;
+    }
+
+    /// <summary>Every file under <c>objects/</c> and <c>refs/</c>, with the ref targets: what a rejected pull must not change.</summary>
+    public static SortedSet<string> Snapshot(string repo)
+    {
+        var result = new SortedSet<string>(StringComparer.Ordinal);
+        foreach (var top in new[] { "objects", "refs" })
+        {
+            foreach (var file in Directory.EnumerateFiles(Path.Combine(repo, top), "*", SearchOption.AllDirectories))
+            {
+                var rel = Path.GetRelativePath(repo, file);
+                result.Add(top == "refs" ? $"{rel} -> {File.ReadAllText(file).Trim()}" : rel);
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>Checks out <paramref name="rev"/> with the real ostree (user mode).</summary>
+    public static string Checkout(string repo, string rev)
+    {
+        var dir = Path.Combine(Fixtures.TempDirectory("checkout"), "tree");
+        Peer.Ostree(repo, "checkout", "-U", rev, dir);
+        return dir;
+    }
+
+    /// <summary>
+    /// Copies tag <paramref name="tag"/> of a layout to <paramref name="newTag"/> with layer
+    /// <paramref name="index"/> rewritten entry by entry (digest, diff_id, config and manifest
+    /// all updated, so only the content is wrong): <paramref name="rewrite"/> gets each entry and
+    /// yields what to write instead; <paramref name="extra"/> entries are appended.
+    /// </summary>
+    public static void RewriteLayer(string layout, string tag, string newTag, int index, Func<TarEntry, byte[]?, IEnumerable<(TarEntry Entry, byte[]? Data)>> rewrite, IEnumerable<(TarEntry Entry, byte[]? Data)>? extra = null)
+    {
+        var image = ImageLayout.Open(layout);
+        var resolved = image.ResolveManifest(tag);
+        var manifest = OciJson.ParseManifest(resolved.Bytes);
+        var config = OciJson.ParseConfig(image.ReadBlob(manifest.Config, OciJson.MaxDocumentBytes));
+        var layer = manifest.Layers[index];
+
+        var tar = new MemoryStream();
+        using (var source = new GZipStream(image.OpenBlob(layer), CompressionMode.Decompress))
+        using (var reader = new TarReader(source))
+        using (var writer = new TarWriter(tar, TarEntryFormat.Pax, leaveOpen: true))
+        {
+            while (reader.GetNextEntry(copyData: true) is { } entry)
+            {
+                byte[]? data = null;
+                if (entry.DataStream is { } stream)
+                {
+                    data = new byte[stream.Length];
+                    stream.ReadExactly(data);
+                }
+
+                foreach (var (outEntry, outData) in rewrite(entry, data))
+                {
+                    Write(writer, outEntry, outData);
+                }
+            }
+
+            foreach (var (outEntry, outData) in extra ?? [])
+            {
+                Write(writer, outEntry, outData);
+            }
+        }
+
+        var tarBytes = tar.ToArray();
+        var compressed = new MemoryStream();
+        using (var gzip = new GZipStream(compressed, CompressionLevel.Fastest, leaveOpen: true))
+        {
+            gzip.Write(tarBytes);
+        }
+
+        var newLayer = image.WriteBlob(compressed.ToArray(), layer.MediaType, layer.Annotations);
+        var diffIds = config.RootFs.DiffIds.ToList();
+        diffIds[index] = Digest.Compute(tarBytes);
+        var newConfig = image.WriteBlob(OciJson.Serialize(config with { RootFs = config.RootFs with { DiffIds = diffIds } }), manifest.Config.MediaType);
+        var layers = manifest.Layers.ToList();
+        layers[index] = newLayer;
+        var newManifest = image.WriteBlob(OciJson.Serialize(manifest with { Config = newConfig, Layers = layers }), MediaTypes.OciManifest);
+        image.SetManifest(newManifest, newTag);
+    }
+
+    /// <summary>An entry unchanged.</summary>
+    public static IEnumerable<(TarEntry, byte[]?)> Keep(TarEntry entry, byte[]? data) => [(entry, data)];
+
+    /// <summary>A regular file entry.</summary>
+    public static (TarEntry, byte[]?) NewFile(string name, byte[] data) => (new PaxTarEntry(TarEntryType.RegularFile, name), data);
+
+    private static void Write(TarWriter writer, TarEntry entry, byte[]? data)
+    {
+        if (data is not null)
+        {
+            entry.DataStream = new MemoryStream(data);
+        }
+
+        writer.WriteEntry(entry);
+    }
+}
