@@ -16,7 +16,10 @@ dotnet publish src/RepoWebserver -c Release -o "$bin/native" --nologo -v quiet
 oc=$bin/ostree-container
 work=$(mktemp -d /var/tmp/oc-bench.XXXXXX)
 registry_pid=
-stop_registry() { [ -n "$registry_pid" ] && kill "$registry_pid" 2>/dev/null && wait "$registry_pid" 2>/dev/null; registry_pid=; }
+stop_registry() {
+    if [ -n "$registry_pid" ]; then kill "$registry_pid" 2>/dev/null || true; wait "$registry_pid" 2>/dev/null || true; fi
+    registry_pid=
+}
 trap 'stop_registry; rm -rf "$work"' EXIT
 
 measure() { # NAME CMD... : appends "seconds kb" to $work/NAME.times
