@@ -37,7 +37,15 @@ public static class RepoWebserverHost
     /// </summary>
     public static WebApplication Build(string[] args)
     {
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args });
+        // The content root (where appsettings.json is read) is the executable's folder, not the
+        // working directory, and configuration files are not watched: a reload watcher adds an
+        // inotify watch for every directory below the content root, which from a container's
+        // "/" walked the whole filesystem before the first request was served.
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            Args = [.. args, "--hostBuilder:reloadConfigOnChange=false"],
+            ContentRootPath = Environment.GetEnvironmentVariable("ASPNETCORE_CONTENTROOT") ?? AppContext.BaseDirectory,
+        });
         builder.Configuration.AddCommandLine(args, SwitchMappings);
 
         var options = new RepoWebserverOptions();
