@@ -10,23 +10,10 @@
 runs=${1:-3}
 . "$(dirname "$0")/lib.sh"
 
-bin=$root/out/bench-bin
-dotnet publish src/Cli -c Release -o "$bin" --nologo -v quiet
-rm -rf src/RepoWebserver/obj/Release/*/*/native
-dotnet publish src/RepoWebserver -c Release -o "$bin/native" --nologo -v quiet
-oc=$bin/ostree-container
+publish_bin
 work=$(mktemp -d /var/tmp/oc-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
-measure() { # NAME CMD... : appends "seconds kb" to $work/NAME.times
-    local name=$1; shift
-    sync
-    /usr/bin/time -f '%e %M' -o "$work/$name.one" "$@" >/dev/null 2>"$work/$name.err" || {
-        cat "$work/$name.err" >&2; echo "$name failed" >&2; exit 1; }
-    cat "$work/$name.one" >> "$work/$name.times"
-}
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-col() { awk -v c="$2" '{print $c}' "$work/$1.times" | median; }
 
 pipeline='set -eo pipefail
 ostree checkout --repo="$1" "$2" "$3/co"

@@ -14,16 +14,6 @@ oc=$root/out/bench-bin/ostree-container
 work=$(mktemp -d /var/tmp/oc-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
-# measure NAME CMD... : appends "seconds kb" to $work/NAME.times
-measure() {
-    local name=$1; shift
-    sync
-    /usr/bin/time -f '%e %M' -o "$work/$name.one" "$@" >/dev/null 2>"$work/$name.err" || {
-        cat "$work/$name.err" >&2; echo "$name failed" >&2; exit 1; }
-    cat "$work/$name.one" >> "$work/$name.times"
-}
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-col() { awk -v c="$2" '{print $c}' "$work/$1.times" | median; }
 
 for i in $(seq 1 "$runs"); do
     rm -rf "$work/ours" "$work/peer"

@@ -9,11 +9,7 @@
 runs=${1:-3}
 . "$(dirname "$0")/lib.sh"
 
-bin=$root/out/bench-bin
-dotnet publish src/Cli -c Release -o "$bin" --nologo -v quiet
-rm -rf src/RepoWebserver/obj/Release/*/*/native
-dotnet publish src/RepoWebserver -c Release -o "$bin/native" --nologo -v quiet
-oc=$bin/ostree-container
+publish_bin
 work=$(mktemp -d /var/tmp/oc-bench.XXXXXX)
 registry_pid=
 stop_registry() {
@@ -22,14 +18,6 @@ stop_registry() {
 }
 trap 'stop_registry; rm -rf "$work"' EXIT
 
-measure() { # NAME CMD... : appends "seconds kb" to $work/NAME.times
-    local name=$1; shift
-    /usr/bin/time -f '%e %M' -o "$work/$name.one" "$@" >/dev/null 2>"$work/$name.err" || {
-        cat "$work/$name.err" >&2; echo "$name failed" >&2; exit 1; }
-    cat "$work/$name.one" >> "$work/$name.times"
-}
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-col() { awk -v c="$2" '{print $c}' "$work/$1.times" | median; }
 
 start_registry() { # a fresh registry with empty storage on a free port below the ephemeral range
     stop_registry

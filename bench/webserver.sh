@@ -56,7 +56,6 @@ free_port() {
     done
 }
 now_ns() { date +%s%N; }
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b + 0 == 0) print "-"; else printf "%.2f", a/b }'; }
 record() { echo "$2" >> "$work/$1.values"; }          # record NAME VALUE
 med() { median < "$work/$1.values"; }
