@@ -33,9 +33,11 @@ public static class CommitImageBuilder
     /// <summary>The port the webserver listens on.</summary>
     public const string ExposedPort = "8080/tcp";
 
-    // Repo and delta layers are plain tar: .filez objects are DEFLATE streams and delta
-    // parts are compressed too, so compressing the layer again costs CPU and saves nothing.
-    private const LayerCompression PrecompressedLayers = LayerCompression.None;
+    // Repo and delta layers carry data that is already compressed (.filez are DEFLATE
+    // streams, delta parts are compressed too), so they get the fastest level: compressing
+    // harder saves nothing. They are still compressed, not plain tar: skopeo and podman
+    // compress plain-tar layers when they copy an image, which would change its digests.
+    private const int PrecompressedLevel = 1;
 
     // Every entry's mtime. OSTree stores no mtimes: deployed files all carry 0 (the epoch),
     // and so do ours. A per-commit time would change every layer on every commit.
@@ -212,14 +214,14 @@ public static class CommitImageBuilder
         for (var c = 0; c < chunkCount; c++)
         {
             var objects = repoChunks[c];
-            jobs.Add(new LayerJob(LayerKind.Repo, $"repo chunk {c + 1}/{chunkCount}", repoWeights[c] / 4, PrecompressedLayers, -1,
+            jobs.Add(new LayerJob(LayerKind.Repo, $"repo chunk {c + 1}/{chunkCount}", repoWeights[c] / 4, options.Compression, PrecompressedLevel,
                 writer => WriteRepoLayer(writer, repo, objects, cancellationToken)));
         }
 
         foreach (var delta in deltas)
         {
             var directory = Path.Combine(repo.Path, delta.Name.RelativeDirectory);
-            jobs.Add(new LayerJob(LayerKind.Delta, $"static delta {delta.Name}", DirectorySize(directory), PrecompressedLayers, -1,
+            jobs.Add(new LayerJob(LayerKind.Delta, $"static delta {delta.Name}", DirectorySize(directory), options.Compression, PrecompressedLevel,
                 writer => WriteDeltaLayer(writer, repo, delta.Name)));
         }
 

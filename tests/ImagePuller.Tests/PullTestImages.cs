@@ -82,7 +82,10 @@ internal static class PullTestImages
         var layer = manifest.Layers[index];
 
         var tar = new MemoryStream();
-        using (var source = new GZipStream(image.OpenBlob(layer), CompressionMode.Decompress))
+        // Repo layers are plain tar, the meta layer gzip: keep each layer's own compression.
+        var gzipped = layer.MediaType.EndsWith("gzip", StringComparison.Ordinal);
+        using (var blob = image.OpenBlob(layer))
+        using (var source = gzipped ? new GZipStream(blob, CompressionMode.Decompress) : blob)
         using (var reader = new TarReader(source))
         using (var writer = new TarWriter(tar, TarEntryFormat.Pax, leaveOpen: true))
         {
@@ -109,9 +112,14 @@ internal static class PullTestImages
 
         var tarBytes = tar.ToArray();
         var compressed = new MemoryStream();
-        using (var gzip = new GZipStream(compressed, CompressionLevel.Fastest, leaveOpen: true))
+        if (gzipped)
         {
+            using var gzip = new GZipStream(compressed, CompressionLevel.Fastest, leaveOpen: true);
             gzip.Write(tarBytes);
+        }
+        else
+        {
+            compressed.Write(tarBytes);
         }
 
         var newLayer = image.WriteBlob(compressed.ToArray(), layer.MediaType, layer.Annotations);

@@ -5,8 +5,17 @@ namespace OstreeContainer.Cli.Tests.Commands;
 /// <summary>The build verb end to end: layouts and pushes to a real docker-registry, checked with skopeo.</summary>
 public class BuildCommandTests
 {
+    // A private copy: other tests in this process add refs and deltas to the shared
+    // fixture, which would change the image between two builds of one test.
+    private static readonly Lazy<string> Repo = new(() =>
+    {
+        var copy = Path.Combine(Fixtures.TempDirectory("build-source"), "repo");
+        Peer.Run("cp", ["-a", Fixtures.SmallRepo.ArchiveRepo, copy]).EnsureSuccess("cp -a");
+        return copy;
+    });
+
     private static string[] Build(params string[] rest) =>
-        ["build", "--repo", Fixtures.SmallRepo.ArchiveRepo, "--ref", "fixture/main", "--webserver", NativeWebserver.Executable, .. rest];
+        ["build", "--repo", Repo.Value, "--ref", "fixture/main", "--webserver", NativeWebserver.Executable, .. rest];
 
     [Fact]
     public void Build_OciDir_PrintsTheDigestSkopeoSees()
