@@ -34,6 +34,7 @@ declare -A want=(
     [jq]=/usr/bin/jq
     [hyperfine]=/usr/bin/hyperfine
     [apache2-utils]=/usr/bin/htpasswd
+    [python3]=/usr/bin/python3
 )
 missing=()
 for pkg in "${!want[@]}"; do

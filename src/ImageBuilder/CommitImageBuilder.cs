@@ -62,19 +62,8 @@ public static class CommitImageBuilder
             throw new ArgumentException("a derived build reads its base asynchronously: use BuildToLayoutAsync", nameof(options));
         }
 
-        var created = !Directory.Exists(directory) || !Directory.EnumerateFileSystemEntries(directory).Any();
-        try
-        {
-            var layout = ImageLayout.OpenOrCreate(directory);
-            var result = Build(layout, options, cancellationToken);
-            layout.SetManifest(result.Manifest, tag);
-            return result;
-        }
-        catch when (created)
-        {
-            Directory.Delete(directory, recursive: true);
-            throw;
-        }
+        // Without a base the async path awaits nothing and completes on this thread.
+        return BuildToLayoutAsync(directory, tag, options, cancellationToken).GetAwaiter().GetResult();
     }
 
     /// <summary>
