@@ -34,6 +34,6 @@ printf '%-8s %12s %12s %8s %14s %14s\n' task "ours (s)" "ostree (s)" ratio "ours
 for task in commit fsck; do
     o=$(col "$task-ours" 1); p=$(col "$task-ostree" 1)
     om=$(col "$task-ours" 2); pm=$(col "$task-ostree" 2)
-    printf '%-8s %12s %12s %8s %14s %14s\n' "$task" "$o" "$p" "$(awk -v a="$o" -v b="$p" 'BEGIN{printf "%.2f", a/b}')" \
-        "$((om / 1024))" "$((pm / 1024))"
+    printf '%-8s %12s %12s %8s %14s %14s\n' "$task" "$o" "$p" "$(ratio "$o" "$p")" "$((om / 1024))" "$((pm / 1024))"
+    result "$task OS tree ($files files)" s "$o" "$p" "ostree $task" "$((om / 1024))" "$((pm / 1024))"
 done

@@ -38,3 +38,83 @@ publish_bin() {
     dotnet publish src/RepoWebserver -c Release -o "$bin/native" --nologo -v quiet
     oc=$bin/ostree-container
 }
+
+# free_port: a port nothing listens on, below the kernel's ephemeral range (32768+) so no
+# outgoing connection holds it; checked with bash's /dev/tcp.
+free_port() {
+    local p
+    while :; do
+        p=$(( 20000 + RANDOM % 12000 ))
+        (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null || { echo "$p"; return; }
+    done
+}
+
+# start_registry DIR: a docker-registry with empty storage under DIR on a free port;
+# sets registry_port and registry_pid. stop_registry stops it.
+registry_pid=
+start_registry() {
+    local dir=$1
+    stop_registry
+    rm -rf "$dir"; mkdir -p "$dir"
+    registry_port=$(free_port)
+    cat > "$dir/registry.yml" <<YML
+version: 0.1
+storage:
+  filesystem:
+    rootdirectory: $dir/storage
+  delete:
+    enabled: true
+http:
+  addr: 127.0.0.1:$registry_port
+log:
+  level: error
+YML
+    docker-registry serve "$dir/registry.yml" > "$dir/registry.log" 2>&1 &
+    registry_pid=$!
+    for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$registry_port/v2/" >/dev/null && return; sleep 0.1; done
+    echo "docker-registry did not start" >&2; cat "$dir/registry.log" >&2; exit 1
+}
+stop_registry() {
+    if [ -n "$registry_pid" ]; then kill "$registry_pid" 2>/dev/null || true; wait "$registry_pid" 2>/dev/null || true; fi
+    registry_pid=
+}
+
+# nginx_conf DIR SERVER-BLOCKS: writes DIR/nginx.conf for a foreground nginx run as
+# Debian ships it (one worker per core, sendfile), with the given server blocks.
+nginx_conf() {
+    local dir=$1 servers=$2
+    mkdir -p "$dir"
+    cat > "$dir/nginx.conf" <<EOC
+daemon off;
+master_process off;
+worker_processes auto;
+pid $dir/nginx.pid;
+error_log $dir/error.log warn;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    client_body_temp_path $dir/client_body;
+    proxy_temp_path $dir/proxy;
+    fastcgi_temp_path $dir/fastcgi;
+    uwsgi_temp_path $dir/uwsgi;
+    scgi_temp_path $dir/scgi;
+    default_type application/octet-stream;
+    sendfile on;
+    tcp_nopush on;
+    keepalive_requests 100000;
+$servers
+}
+EOC
+}
+
+# ratio A B: A/B with two decimals ("-" when B is 0)
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b + 0 == 0) print "-"; else printf "%.2f", a/b }'; }
+
+# result TASK UNIT OURS PEER PEER-NAME [OURS-RSS-MB PEER-RSS-MB]: one measured row for
+# bench/run's report, appended as a tab-separated line to $BENCH_RESULTS when it is set.
+# UNIT "req/s" means higher is better; every other unit, lower is better.
+result() {
+    [ -n "${BENCH_RESULTS:-}" ] || return 0
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$(basename "$0" .sh)" "$1" "$2" "$3" "$4" "$5" \
+        "$(ratio "$3" "$4")" "${6:--}" "${7:--}" >> "$BENCH_RESULTS"
+}

@@ -11,48 +11,21 @@ runs=${1:-3}
 
 publish_bin
 work=$(mktemp -d /var/tmp/oc-bench.XXXXXX)
-registry_pid=
-stop_registry() {
-    if [ -n "$registry_pid" ]; then kill "$registry_pid" 2>/dev/null || true; wait "$registry_pid" 2>/dev/null || true; fi
-    registry_pid=
-}
 trap 'stop_registry; rm -rf "$work"' EXIT
-
-
-start_registry() { # a fresh registry with empty storage on a free port below the ephemeral range
-    stop_registry
-    rm -rf "$work/storage"
-    port=$(comm -23 <(seq 20000 31999) <(ss -Htan | awk '{print $4}' | sed 's/.*://' | sort -u) | shuf -n 1)
-    cat > "$work/registry.yml" <<YML
-version: 0.1
-storage:
-  filesystem:
-    rootdirectory: $work/storage
-  delete:
-    enabled: true
-http:
-  addr: 127.0.0.1:$port
-log:
-  level: error
-YML
-    docker-registry serve "$work/registry.yml" > "$work/registry.log" 2>&1 &
-    registry_pid=$!
-    for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$port/v2/" >/dev/null && return; sleep 0.1; done
-    echo "docker-registry did not start" >&2; cat "$work/registry.log" >&2; exit 1
-}
 
 "$oc" build -q --repo "$REPO" --ref "$C2" --oci-dir "$work/layout:bench" --webserver "$bin/native/repo-webserver" >/dev/null
 size_mb=$(du -sm "$work/layout/blobs" | cut -f1)
 for i in $(seq 1 "$runs"); do
-    start_registry
-    measure push-ours "$oc" push -q --tls-verify=false "oci:$work/layout:bench" "127.0.0.1:$port/os/exampleos:bench"
-    start_registry
-    measure push-skopeo skopeo copy -q --dest-tls-verify=false "oci:$work/layout:bench" "docker://127.0.0.1:$port/os/exampleos:bench"
+    start_registry "$work/registry"
+    measure push-ours "$oc" push -q --tls-verify=false "oci:$work/layout:bench" "127.0.0.1:$registry_port/os/exampleos:bench"
+    start_registry "$work/registry"
+    measure push-skopeo skopeo copy -q --dest-tls-verify=false "oci:$work/layout:bench" "docker://127.0.0.1:$registry_port/os/exampleos:bench"
 done
 
 printf '\nmachine: %s, %s cores, %s; image: %s MB of blobs; runs: %s (median)\n' \
     "$(uname -m)" "$(nproc)" "$(free -g | awk '/Mem:/ {print $2 " GiB"}')" "$size_mb" "$runs"
 o=$(col push-ours 1); p=$(col push-skopeo 1)
 printf '%-28s %10s %10s %8s %12s %12s\n' task "ours (s)" "skopeo (s)" ratio "ours RSS MB" "skopeo RSS MB"
-printf '%-28s %10s %10s %8s %12s %12s\n' "push layout to registry" "$o" "$p" "$(awk -v a="$o" -v b="$p" 'BEGIN{printf "%.2f", a/b}')" \
-    "$(( $(col push-ours 2) / 1024 ))" "$(( $(col push-skopeo 2) / 1024 ))"
+om=$(( $(col push-ours 2) / 1024 )); pm=$(( $(col push-skopeo 2) / 1024 ))
+printf '%-28s %10s %10s %8s %12s %12s\n' "push layout to registry" "$o" "$p" "$(ratio "$o" "$p")" "$om" "$pm"
+result "push OS image to docker-registry (${size_mb} MB)" s "$o" "$p" "skopeo copy" "$om" "$pm"

@@ -46,17 +46,7 @@ ours_size=$(stat -c %s "$ours_bin")
 nginx_size=$(stat -c %s "$(command -v nginx)")
 
 # --- helpers ----------------------------------------------------------------------------
-# A port nothing listens on, below the kernel's ephemeral range (32768+) so no outgoing
-# connection holds it; checked with bash's /dev/tcp.
-free_port() {
-    local p
-    while :; do
-        p=$(( 20000 + RANDOM % 12000 ))
-        (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null || { echo "$p"; return; }
-    done
-}
 now_ns() { date +%s%N; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b + 0 == 0) print "-"; else printf "%.2f", a/b }'; }
 record() { echo "$2" >> "$work/$1.values"; }          # record NAME VALUE
 med() { median < "$work/$1.values"; }
 
@@ -78,31 +68,11 @@ wait_ready() {
 start_nginx() {
     local repo=$1 port=$2 dir
     dir=$(mktemp -d "$work/nginx.XXXXXX")
-    cat > "$dir/nginx.conf" <<EOF
-daemon off;
-master_process off;
-worker_processes auto;   # as Debian ships it: one worker per core
-pid $dir/nginx.pid;
-error_log $dir/error.log warn;
-events { worker_connections 1024; }
-http {
-    access_log off;
-    client_body_temp_path $dir/client_body;
-    proxy_temp_path $dir/proxy;
-    fastcgi_temp_path $dir/fastcgi;
-    uwsgi_temp_path $dir/uwsgi;
-    scgi_temp_path $dir/scgi;
-    default_type application/octet-stream;
-    sendfile on;
-    tcp_nopush on;
-    keepalive_requests 100000;
-    server {
+    nginx_conf "$dir" "    server {
         listen 127.0.0.1:$port;
         location /repo/ { alias $repo/; }
-        location = /healthz { return 200 "ok\n"; }
-    }
-}
-EOF
+        location = /healthz { return 200 \"ok\\n\"; }
+    }"
     start_ns=$(now_ns)
     nginx -p "$dir" -e "$dir/error.log" -c "$dir/nginx.conf" &
     server_pid=$!
@@ -228,18 +198,24 @@ objects=$(find "$REPO/objects" -type f | wc -l)
 printf '\nmachine: %s, %s cores, %s; repo: %s objects, %s MB; ours: %s build; runs: %s (median)\n' \
     "$(uname -m)" "$(nproc)" "$(free -g | awk '/Mem:/ {print $2 " GiB"}')" "$objects" \
     "$(( $(du -sb "$REPO" | cut -f1) / 1000000 ))" "$build" "$runs"
-row() { printf '%-46s %12s %12s %8s\n' "$1" "$2" "$3" "$(ratio "$2" "$3")"; }
+# row LABEL UNIT OURS PEER [OURS-RSS PEER-RSS]: prints a row and records it for bench/run
+row() {
+    printf '%-46s %12s %12s %8s\n' "$1 ($2)" "$3" "$4" "$(ratio "$3" "$4")"
+    local peer=nginx; [ "$4" = - ] && peer=-
+    result "$1" "$2" "$3" "$4" "$peer" "${5:--}" "${6:--}"
+}
+mb() { echo $(( $(med "$1") / 1024 )); }
 printf '%-46s %12s %12s %8s\n' measure ours nginx ratio
-row "(a) ${small_bytes} B object, wrk -t2 -c16: req/s" "$(med ours-wrk-rps)" "$(med nginx-wrk-rps)"
-row "(a) same, p99 latency (ms)" "$(med ours-wrk-p99)" "$(med nginx-wrk-p99)"
-row "(b) pull C2, objects only (s)" "$(med ours-pull)" "$(med nginx-pull)"
-row "(b) pull C1 -> C2 by static delta (s)" "$(med ours-delta)" "$(med nginx-delta)"
-row "(c) bare-user src vs archive, first pull (s)" "$(med ours-bareuser-first)" "$(med nginx-archive-first)"
-row "(c) bare-user src vs archive, repeat pull (s)" "$(med ours-bareuser-repeat)" "$(med nginx-archive-repeat)"
-row "(d) time to first response after exec (ms)" "$(med ours-start)" "$(med nginx-start)"
-row "(d) idle RSS (MB)" "$(( $(med ours-idle-rss) / 1024 ))" "$(( $(med nginx-idle-rss) / 1024 ))"
-row "(d) peak RSS after (a)+(b) (MB)" "$(( $(med ours-peak-rss) / 1024 ))" "$(( $(med nginx-peak-rss) / 1024 ))"
-row "(d) peak RSS transcoding bare-user (MB)" "$(( $(med ours-bareuser-peak-rss) / 1024 ))" "-"
-row "(e) object map of C2: build time (ms)" "$om_build_ms" "-"
-row "(e) object-map path lookups over HTTP (req/s)" "$(med ours-om-rps)" "-"
-row "(d) binary size (MB)" "$(awk -v b="$ours_size" 'BEGIN{printf "%.1f", b/1e6}')" "$(awk -v b="$nginx_size" 'BEGIN{printf "%.1f", b/1e6}')"
+row "(a) ${small_bytes} B object, wrk -t2 -c16" req/s "$(med ours-wrk-rps)" "$(med nginx-wrk-rps)" "$(mb ours-peak-rss)" "$(mb nginx-peak-rss)"
+row "(a) same, p99 latency" ms "$(med ours-wrk-p99)" "$(med nginx-wrk-p99)"
+row "(b) ostree pull C2, objects only" s "$(med ours-pull)" "$(med nginx-pull)" "$(mb ours-peak-rss)" "$(mb nginx-peak-rss)"
+row "(b) ostree pull C1 -> C2 by static delta" s "$(med ours-delta)" "$(med nginx-delta)"
+row "(c) bare-user src vs archive, first pull" s "$(med ours-bareuser-first)" "$(med nginx-archive-first)" "$(mb ours-bareuser-peak-rss)" -
+row "(c) bare-user src vs archive, repeat pull" s "$(med ours-bareuser-repeat)" "$(med nginx-archive-repeat)"
+row "(d) time to first response after exec" ms "$(med ours-start)" "$(med nginx-start)"
+row "(d) idle RSS" MB "$(mb ours-idle-rss)" "$(mb nginx-idle-rss)"
+row "(d) peak RSS after (a)+(b)" MB "$(mb ours-peak-rss)" "$(mb nginx-peak-rss)"
+row "(d) peak RSS transcoding bare-user" MB "$(mb ours-bareuser-peak-rss)" -
+row "(e) object map of C2: build time" ms "$om_build_ms" -
+row "(e) object-map path lookups over HTTP" req/s "$(med ours-om-rps)" -
+row "(d) binary size" MB "$(awk -v b="$ours_size" 'BEGIN{printf "%.1f", b/1e6}')" "$(awk -v b="$nginx_size" 'BEGIN{printf "%.1f", b/1e6}')"
