@@ -1,0 +1,119 @@
+#!/usr/bin/env python3
+"""Writes docs/benchmarks.md and its chart from the rows the bench scripts recorded.
+
+Usage: report.py RESULTS.tsv RUNS STARTED OUT.md OUT.png
+
+Each row of RESULTS.tsv (see `result` in bench/lib.sh) is:
+bench, task, unit, ours, peer, peer name, ratio (ours / peer), ours RSS MB, peer RSS MB.
+For "req/s" higher is better; for every other unit lower is better. The chart shows each
+ratio as a cost, ours relative to the peer (below 1 = ours is better), so every bar reads
+the same way.
+"""
+import os
+import platform
+import subprocess
+import sys
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+
+def sh(command):
+    try:
+        return subprocess.run(command, shell=True, capture_output=True, text=True, check=False).stdout.strip()
+    except OSError:
+        return ""
+
+
+def number(text):
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def main():
+    results, runs, started, out_md, out_png = sys.argv[1:6]
+    rows = []
+    with open(results, encoding="utf-8") as f:
+        for line in f:
+            fields = line.rstrip("\n").split("\t")
+            if len(fields) == 9:
+                rows.append(fields)
+    if not rows:
+        sys.exit("report.py: no results recorded")
+
+    cpu = sh("awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo")
+    memory = sh("free -g | awk '/Mem:/ {print $2}'")
+    debian = sh(". /etc/os-release && echo $PRETTY_NAME")
+    versions = {
+        "ostree": sh("ostree --version | awk '/Version/ {print $2}' | tr -d \"'\""),
+        "skopeo": sh("skopeo --version | awk '{print $3}'"),
+        "umoci": sh("umoci --version | awk '{print $3}'"),
+        "nginx": sh("nginx -v 2>&1 | sed 's|.*/||'"),
+        "docker-registry": sh("docker-registry --version | awk '{print $3}'"),
+        ".NET": sh("dotnet --version"),
+    }
+    commit = sh("git rev-parse --short HEAD")
+
+    out = []
+    out.append("# Benchmarks: ostree-container against its peers\n")
+    out.append(
+        f"Written by `bench/run {runs}` on {started} from commit `{commit}`. Every row runs our tool "
+        "and the peer side by side in the same run on the OS fixture "
+        "(`../shared/fixtures/make-os-repo.sh`: a debootstrapped Debian tree, about 10k files), "
+        f"{runs} times each; the table shows medians. **ratio** = ours / peer: for times and sizes below "
+        "1.0 means ours is faster or smaller; for req/s above 1.0 means ours serves more. Peak RSS is "
+        "from `/usr/bin/time` (or the server's `VmHWM`). Full logs of the run: `out/bench-logs/`.\n"
+    )
+    out.append(
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores ({cpu}), {memory} GiB RAM, {debian}, "
+        f"kernel {platform.release()}. Peers: "
+        + ", ".join(f"{k} {v}" for k, v in versions.items() if v)
+        + ".\n"
+    )
+    out.append(f"![ratios](benchmarks.png)\n")
+    out.append("| bench | measure | unit | ours | peer | peer is | ratio | ours peak RSS (MB) | peer peak RSS (MB) |")
+    out.append("|---|---|---|---:|---:|---|---:|---:|---:|")
+    for bench, task, unit, ours, peer, peer_name, ratio, ours_rss, peer_rss in rows:
+        out.append(f"| {bench} | {task} | {unit} | {ours} | {peer} | {peer_name} | **{ratio}** | {ours_rss} | {peer_rss} |")
+    out.append("")
+    out.append(
+        "How to read the webserver rows: `(a)` wrk with 2 threads and 16 connections on one small "
+        "object; `(b)` the real `ostree pull` into a fresh bare-user repo; `(c)` ours serving a "
+        "bare-user repo (transcoding `.filez` on the fly, then from its cache) against nginx serving "
+        "the archive repo; `(d)` start-up and memory; `(e)` the object map. The pull rows compare "
+        "`ostree-container pull` from a local `docker-registry` with the real `ostree pull` of the "
+        "same commit from nginx, and with `skopeo copy` of the whole image (transport only, no import)."
+    )
+    with open(out_md, "w", encoding="utf-8") as f:
+        f.write("\n".join(out) + "\n")
+
+    # The chart: every ratio as a cost (ours relative to the peer, lower is better).
+    labels, costs = [], []
+    for bench, task, unit, ours, peer, peer_name, ratio, *_ in rows:
+        o, p = number(ours), number(peer)
+        if o is None or p is None or o == 0 or p == 0:
+            continue
+        cost = p / o if unit == "req/s" else o / p
+        labels.append(f"{bench}: {task} (vs {peer_name})")
+        costs.append(cost)
+    height = max(3.0, 0.38 * len(labels) + 1.2)
+    fig, ax = plt.subplots(figsize=(11, height))
+    colors = ["#2e7d32" if c <= 1.0 else "#c62828" for c in costs]
+    ax.barh(range(len(costs)), costs, color=colors)
+    ax.set_yticks(range(len(labels)), labels, fontsize=8)
+    ax.invert_yaxis()
+    ax.axvline(1.0, color="black", linewidth=1)
+    for i, c in enumerate(costs):
+        ax.text(c, i, f" {c:.2f}", va="center", fontsize=8)
+    ax.set_xlabel("cost relative to the peer (ours / peer; for req/s peer / ours) - below 1 = ours is better")
+    ax.set_title(f"ostree-container vs peers, median of {runs} runs ({commit})")
+    fig.tight_layout()
+    fig.savefig(out_png, dpi=110)
+
+
+if __name__ == "__main__":
+    main()
