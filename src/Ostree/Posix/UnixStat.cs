@@ -17,6 +17,17 @@ public readonly record struct UnixStat(uint Mode, uint Uid, uint Gid, long Size,
     /// <summary>Modification time in milliseconds since the epoch.</summary>
     public long ModifiedMilliseconds => (ModifiedSeconds * 1000) + (ModifiedNanoseconds / 1_000_000);
 
+    /// <summary>
+    /// Whether anything (a dangling symlink included) is at <paramref name="path"/>: one
+    /// <c>statx</c> that asks for no fields, where <c>File.Exists</c> plus a link check take
+    /// up to four system calls for a name that is absent.
+    /// </summary>
+    public static bool Exists(string path)
+    {
+        Span<byte> buffer = stackalloc byte[StatxSize];
+        return Native.Statx(Native.AT_FDCWD, path, Native.AT_SYMLINK_NOFOLLOW, 0, buffer) == 0;
+    }
+
     /// <summary>Stats <paramref name="path"/> without following a final symlink.</summary>
     /// <exception cref="FileNotFoundException">No such file.</exception>
     /// <exception cref="IOException">Any other failure.</exception>

@@ -435,7 +435,7 @@ public sealed class OstreeRepo
         }
     }
 
-    internal static bool PathExists(string path) => File.Exists(path) || new FileInfo(path).LinkTarget is not null;
+    internal static bool PathExists(string path) => UnixStat.Exists(path);
 
     private static Checksum ReadRefFile(string path, string name)
     {
