@@ -262,7 +262,17 @@ public sealed class RepoTransaction : IDisposable
                 {
                     File.Move(staged, final, overwrite: true);
                 }
-                else if (!OstreeRepo.PathExists(final))
+                else if (OstreeRepo.PathExists(final))
+                {
+                    continue;
+                }
+                else if (_repo.Mode == RepoMode.Bare && type == ObjectType.File)
+                {
+                    // A bare symlink object is a real symlink; File.Move follows one that
+                    // happens to point at a directory and calls it missing.
+                    FileSystem.Rename(staged, final);
+                }
+                else
                 {
                     File.Move(staged, final, overwrite: false);
                 }

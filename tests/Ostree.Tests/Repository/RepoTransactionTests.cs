@@ -63,7 +63,7 @@ public class RepoTransactionTests
     }
 
     // A tree only root can make: foreign owners, setuid, a dangling symlink owned by
-    // someone else, xattrs in the user and trusted namespaces (symlinks take only trusted.*).
+    // someone else, a symlink to a directory, xattrs in the user and trusted namespaces (symlinks take only trusted.*).
     private static void MakeTree(string root)
     {
         Directory.CreateDirectory(Path.Combine(root, "sub"));
@@ -71,6 +71,7 @@ public class RepoTransactionTests
         File.WriteAllBytes(Path.Combine(root, "big"), [.. Enumerable.Range(0, 9 << 20).Select(i => (byte)(i * 7))]);
         File.WriteAllBytes(Path.Combine(root, "sub", "empty"), []);
         File.CreateSymbolicLink(Path.Combine(root, "link"), "../nowhere");
+        File.CreateSymbolicLink(Path.Combine(root, "dirlink"), "/usr"); // resolves, to a directory, from anywhere
         FileSystem.LChown(Path.Combine(root, "suid"), 1234, 5678);
         File.SetUnixFileMode(Path.Combine(root, "suid"), (UnixFileMode)0x9ED);
         FileSystem.SetXattr(Path.Combine(root, "suid"), "user.note", "hello"u8);
