@@ -71,7 +71,8 @@ public class RepoTransactionTests
         File.WriteAllBytes(Path.Combine(root, "big"), [.. Enumerable.Range(0, 9 << 20).Select(i => (byte)(i * 7))]);
         File.WriteAllBytes(Path.Combine(root, "sub", "empty"), []);
         File.CreateSymbolicLink(Path.Combine(root, "link"), "../nowhere");
-        File.CreateSymbolicLink(Path.Combine(root, "dirlink"), "/usr"); // resolves, to a directory, from anywhere
+        // Absolute, so it resolves to a directory from the staging area too; empty, so no tree walk gains anything by following it.
+        File.CreateSymbolicLink(Path.Combine(root, "dirlink"), Fixtures.TempDirectory("bare-link-target"));
         FileSystem.LChown(Path.Combine(root, "suid"), 1234, 5678);
         File.SetUnixFileMode(Path.Combine(root, "suid"), (UnixFileMode)0x9ED);
         FileSystem.SetXattr(Path.Combine(root, "suid"), "user.note", "hello"u8);
