@@ -10,7 +10,7 @@ public sealed record ImagePullOptions
     /// <summary>Default number of layers fetched and imported at once.</summary>
     public const int DefaultJobs = 4;
 
-    /// <summary>The target repository (archive or bare-user).</summary>
+    /// <summary>The target repository (archive, bare-user, or bare when running as root).</summary>
     public required string RepoPath { get; init; }
 
     /// <summary>The image to pull.</summary>

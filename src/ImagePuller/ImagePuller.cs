@@ -61,10 +61,17 @@ public static class ImagePuller
     {
         var report = options.Progress ?? (_ => { });
         var repo = OstreeRepo.Open(options.RepoPath);
-        if (repo.Mode is not (RepoMode.Archive or RepoMode.BareUser))
+        if (repo.Mode is not (RepoMode.Archive or RepoMode.BareUser or RepoMode.Bare))
         {
             throw new NotSupportedException(
-                $"repository {repo.Path} is in '{repo.Mode.ToConfigString()}' mode; pull writes archive and bare-user repositories only (bare needs ownership-preserving writes the transaction does not have yet)");
+                $"repository {repo.Path} is in '{repo.Mode.ToConfigString()}' mode; pull writes archive, bare-user and bare repositories only");
+        }
+
+        if (repo.Mode == RepoMode.Bare && !Ostree.Posix.FileSystem.IsRoot)
+        {
+            // Checked before any request: every object in a bare repo is chowned to its owner.
+            throw new UnauthorizedAccessException(
+                $"repository {repo.Path} is in 'bare' mode, which keeps each file's owner: pull into it as root, or use a bare-user repository");
         }
 
         // Keys first: without them nothing is fetched at all.

@@ -1,8 +1,10 @@
+using System.Diagnostics;
 using OstreeContainer.Oci;
+using OstreeContainer.Oci.Registry;
 
 namespace OstreeContainer.ImagePuller.Tests;
 
-/// <summary>Bad blobs in a real registry, dropped connections, interrupted pulls.</summary>
+/// <summary>Bad blobs in a real registry, dropped connections, HTTP errors and stalls from a proxy, interrupted pulls.</summary>
 public class FaultTests
 {
     private static readonly Lazy<(string Layout, ImageBuilder.ImageBuildResult Result)> SmallImage =
@@ -123,4 +125,84 @@ public class FaultTests
         Assert.Equal(2, registry.Requests("GET", $"/blobs/{meta.Digest}").Count);
         Assert.False(Directory.EnumerateFileSystemEntries(new BlobCache(repo).Directory).Any());
     }
+
+    [Fact]
+    public async Task Pull_500sAnd429AndStalledBody_RetriesResumesAndCompletesInBoundedTime()
+    {
+        using var registry = LocalRegistry.Start();
+        var (layout, built) = SmallImage.Value;
+        PullTestImages.Push(registry, layout, built, "fixture/flaky", "main");
+        var meta = built.Layers.Single(l => l.Kind == ImageBuilder.LayerKind.Meta).Descriptor.Digest.ToString();
+        var repoLayers = built.Layers.Where(l => l.Kind == ImageBuilder.LayerKind.Repo).Select(l => l.Descriptor)
+            .DistinctBy(d => d.Digest).OrderByDescending(d => d.Size).ToList();
+        var (stalled, failing) = (repoLayers[0].Digest.ToString(), repoLayers[1].Digest.ToString());
+        using var proxy = new FaultProxy(registry.Port, (method, path, seen) =>
+            method != "GET" ? HttpFault.None
+            : path.EndsWith(meta, StringComparison.Ordinal) && seen == 0 ? HttpFault.TooManyRequests
+            : path.EndsWith(failing, StringComparison.Ordinal) && seen < 2 ? HttpFault.ServerError
+            : path.EndsWith(stalled, StringComparison.Ordinal) && seen == 0 ? HttpFault.Stall
+            : HttpFault.None);
+        var repo = PullTestImages.NewRepo("archive");
+        using var client = FlakyClient(idleTimeout: TimeSpan.FromSeconds(1));
+        var clock = Stopwatch.StartNew();
+
+        var result = await ImagePuller.PullAsync(
+            ImagePullerTests.Options(repo, ImageReference.Parse($"docker://{proxy.Host}/fixture/flaky:main"), client: client), TestContext.Current.CancellationToken);
+
+        clock.Stop();
+        Assert.Equal(Fixtures.SmallRepo.Commit2, result.Commit);
+        Peer.Ostree(repo, "fsck");
+        Assert.Empty(TreeDiff.Compare(
+            PullTestImages.Checkout(Fixtures.SmallRepo.ArchiveRepo, Fixtures.SmallRepo.Commit2),
+            PullTestImages.Checkout(repo, "fixture/main")));
+        var log = proxy.Log;
+        Assert.Single(log, r => r.Fault == HttpFault.TooManyRequests);
+        Assert.Equal(2, log.Count(r => r.Fault == HttpFault.ServerError));
+        var stall = Assert.Single(log, r => r.Fault == HttpFault.Stall);
+        // The stalled blob continued from the bytes already on disk, not from byte 0.
+        var resumed = Assert.Single(log, r => r.Path == stall.Path && r.Fault == HttpFault.None);
+        Assert.StartsWith("bytes=", resumed.Range, StringComparison.Ordinal);
+        Assert.NotEqual("bytes=0-", resumed.Range);
+        // Retry-After 1 s, two short backoffs, one 1 s idle timeout: a few seconds, not minutes.
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"took {clock.Elapsed}");
+        TestContext.Current.TestOutputHelper?.WriteLine($"pull through 429, 2x500 and a stall: {clock.Elapsed.TotalSeconds:F1} s, {log.Count} requests, resumed with {resumed.Range}");
+    }
+
+    [Fact]
+    public async Task Pull_RegistryKeepsFailing_FailsWithOneLineAndRepoUnchanged()
+    {
+        using var registry = LocalRegistry.Start();
+        var (layout, built) = SmallImage.Value;
+        PullTestImages.Push(registry, layout, built, "fixture/broken", "main");
+        var failing = built.Layers.First(l => l.Kind == ImageBuilder.LayerKind.Repo && l.Entries > 2).Descriptor.Digest.ToString();
+        using var proxy = new FaultProxy(registry.Port, (method, path, _) =>
+            method == "GET" && path.EndsWith(failing, StringComparison.Ordinal) ? HttpFault.ServerError : HttpFault.None);
+        var repo = PullTestImages.NewRepo("bare-user");
+        // A repo that already holds something, so "unchanged" is not just "empty".
+        Peer.Ostree(repo, "pull-local", Fixtures.SmallRepo.ArchiveRepo, "fixture/v1");
+        var before = PullTestImages.Snapshot(repo);
+        using var client = FlakyClient(idleTimeout: TimeSpan.FromSeconds(5));
+        var clock = Stopwatch.StartNew();
+
+        var error = await Assert.ThrowsAsync<ImagePullException>(() => ImagePuller.PullAsync(
+            ImagePullerTests.Options(repo, ImageReference.Parse($"docker://{proxy.Host}/fixture/broken:main"), client: client), TestContext.Current.CancellationToken));
+
+        clock.Stop();
+        Assert.DoesNotContain('\n', error.Message);
+        Assert.Contains("500", error.Message, StringComparison.Ordinal);
+        Assert.Contains("layer", error.Message, StringComparison.Ordinal);
+        Assert.Equal(before, PullTestImages.Snapshot(repo));
+        // The retry budget is bounded: the first try and MaxRetries more, then the pull gives up.
+        Assert.Equal(1 + 2, proxy.Log.Count(r => r.Path.EndsWith(failing, StringComparison.Ordinal)));
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"took {clock.Elapsed}");
+        TestContext.Current.TestOutputHelper?.WriteLine($"gave up after {clock.Elapsed.TotalSeconds:F1} s: {error.Message}");
+    }
+
+    private static RegistryClient FlakyClient(TimeSpan idleTimeout) => new(new RegistryClientOptions
+    {
+        TlsVerify = false,
+        MaxRetries = 2,
+        InitialBackoff = TimeSpan.FromMilliseconds(50),
+        IdleTimeout = idleTimeout,
+    });
 }

@@ -2,7 +2,7 @@ using OstreeContainer.Oci;
 
 namespace OstreeContainer.ImagePuller.Tests;
 
-/// <summary>Round trips of the small fixture through a real docker-registry into archive and bare-user repos.</summary>
+/// <summary>Round trips of the small fixture through a real docker-registry into archive, bare-user and bare repos.</summary>
 public class ImagePullerTests
 {
     private static readonly Lazy<(string Layout, ImageBuilder.ImageBuildResult Result)> SmallImage =
@@ -19,6 +19,7 @@ public class ImagePullerTests
     [Theory]
     [InlineData("archive")]
     [InlineData("bare-user")]
+    [InlineData("bare")]
     public async Task Pull_SmallImageFromRegistry_MatchesSourceAndSkipsTreeLayers(string mode)
     {
         using var registry = LocalRegistry.Start();
@@ -35,8 +36,9 @@ public class ImagePullerTests
         Peer.Ostree(repo, "fsck");
         Assert.Equal(Fixtures.SmallRepo.Commit2, Peer.Ostree(repo, "rev-parse", "fixture/main").Trim());
         Assert.Empty(TreeDiff.Compare(
-            PullTestImages.Checkout(Fixtures.SmallRepo.ArchiveRepo, Fixtures.SmallRepo.Commit2),
-            PullTestImages.Checkout(repo, "fixture/main")));
+            PullTestImages.Checkout(Fixtures.SmallRepo.ArchiveRepo, Fixtures.SmallRepo.Commit2, mode),
+            PullTestImages.Checkout(repo, "fixture/main", mode),
+            ownership: mode == "bare"));
 
         var fetched = registry.Requests("GET", "/blobs/").Skip(before).Select(r => r.Path).ToList();
         foreach (var tree in built.Layers.Where(l => l.Kind == ImageBuilder.LayerKind.Tree))
@@ -86,14 +88,14 @@ public class ImagePullerTests
     }
 
     [Fact]
-    public async Task Pull_IntoBareRepo_SaysWhichModesWork()
+    public async Task Pull_IntoBareUserOnlyRepo_SaysWhichModesWork()
     {
         var (layout, _) = SmallImage.Value;
-        var repo = PullTestImages.NewRepo("bare");
+        var repo = PullTestImages.NewRepo("bare-user-only");
 
         var error = await Assert.ThrowsAsync<ImagePullException>(() => ImagePuller.PullAsync(
             Options(repo, ImageReference.Parse($"oci:{layout}:main")), TestContext.Current.CancellationToken));
 
-        Assert.Contains("archive and bare-user", error.Message, StringComparison.Ordinal);
+        Assert.Contains("archive, bare-user and bare", error.Message, StringComparison.Ordinal);
     }
 }

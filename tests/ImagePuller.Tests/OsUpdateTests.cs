@@ -9,6 +9,7 @@ public class OsUpdateTests
     [Theory]
     [InlineData("archive")]
     [InlineData("bare-user")]
+    [InlineData("bare")]
     public async Task Pull_OsC1ThenC2_MatchesSourceAndFetchesOnlyChangedLayers(string mode)
     {
         var os = Fixtures.OsRepo;
@@ -23,14 +24,14 @@ public class OsUpdateTests
         var first = await ImagePuller.PullAsync(ImagePullerTests.Options(repo, image1, client: client) with { Ref = os.Branch }, ct);
         Assert.Equal(os.Commit1, first.Commit);
         Peer.Ostree(repo, "fsck");
-        Assert.Empty(TreeDiff.Compare(PullTestImages.Checkout(os.Repo, os.Commit1), PullTestImages.Checkout(repo, os.Branch)));
+        Assert.Empty(TreeDiff.Compare(PullTestImages.Checkout(os.Repo, os.Commit1, mode), PullTestImages.Checkout(repo, os.Branch, mode), ownership: mode == "bare"));
 
         var before = registry.Requests("GET", "/blobs/").Count;
         var second = await ImagePuller.PullAsync(ImagePullerTests.Options(repo, image2, client: client), ct);
         Assert.Equal(os.Commit2, second.Commit);
         Peer.Ostree(repo, "fsck");
         Assert.Equal(os.Commit2, Peer.Ostree(repo, "rev-parse", os.Branch).Trim());
-        Assert.Empty(TreeDiff.Compare(PullTestImages.Checkout(os.Repo, os.Commit2), PullTestImages.Checkout(repo, os.Branch)));
+        Assert.Empty(TreeDiff.Compare(PullTestImages.Checkout(os.Repo, os.Commit2, mode), PullTestImages.Checkout(repo, os.Branch, mode), ownership: mode == "bare"));
 
         // Only the config, the meta layer and the repo layers C1 did not have.
         var old = c1.Layers.Select(l => l.Descriptor.Digest).ToHashSet();

@@ -59,11 +59,23 @@ internal static class PullTestImages
         return result;
     }
 
-    /// <summary>Checks out <paramref name="rev"/> with the real ostree (user mode).</summary>
-    public static string Checkout(string repo, string rev)
+    /// <summary>
+    /// Checks out <paramref name="rev"/> with the real ostree: in user mode (<c>-U</c>), or,
+    /// when <paramref name="mode"/> is <c>bare</c>, as root with every file's owner kept.
+    /// </summary>
+    public static string Checkout(string repo, string rev, string mode = "archive")
     {
         var dir = Path.Combine(Fixtures.TempDirectory("checkout"), "tree");
-        Peer.Ostree(repo, "checkout", "-U", rev, dir);
+        if (mode == "bare")
+        {
+            Assert.True(Ostree.Posix.FileSystem.IsRoot, "bare repositories keep real owners: run the tests as root");
+            Peer.Ostree(repo, "checkout", rev, dir);
+        }
+        else
+        {
+            Peer.Ostree(repo, "checkout", "-U", rev, dir);
+        }
+
         return dir;
     }
 

@@ -76,18 +76,26 @@ public sealed class SignatureTests
         Assert.Equal(before, PullTestImages.Snapshot(repo));
     }
 
-    [Fact]
-    public async Task Pull_LayerEscapingItsRoot_Rejected()
+    [Theory]
+    [InlineData("escape-dotdot", "archive", "'..' component")]
+    [InlineData("escape-absolute", "bare-user", "is absolute")]
+    [InlineData("escape-hardlink", "archive", "hard link target has a '..' component")]
+    [InlineData("escape-hardlink-absolute", "bare-user", "hard link target is absolute")]
+    [InlineData("meta-escape-absolute", "archive", "is absolute")]
+    public async Task Pull_LayerEscapingItsRoot_RejectedAndRepoUnchanged(string tag, string mode, string why)
     {
         var s = Setup.Value;
-        var repo = PullTestImages.NewRepo("archive");
+        var repo = PullTestImages.NewRepo(mode);
+        // A repo that already holds something, so "unchanged" is not just "empty".
+        Peer.Ostree(repo, "pull-local", Fixtures.SmallRepo.ArchiveRepo, "fixture/v1");
         var before = PullTestImages.Snapshot(repo);
-        foreach (var tag in new[] { "escape-dotdot", "escape-absolute", "escape-hardlink" })
-        {
-            var error = await Assert.ThrowsAsync<ImagePullException>(() => Pull(repo, s.Image(tag), new PullTrust { KeyringPath = s.GoodKeyring }));
-            Assert.Contains("layer", error.Message, StringComparison.Ordinal);
-            Assert.Equal(before, PullTestImages.Snapshot(repo));
-        }
+
+        var error = await Assert.ThrowsAsync<ImagePullException>(() => Pull(repo, s.Image(tag), new PullTrust { KeyringPath = s.GoodKeyring }));
+
+        Assert.DoesNotContain('\n', error.Message);
+        Assert.Contains("layer tar entry", error.Message, StringComparison.Ordinal);
+        Assert.Contains(why, error.Message, StringComparison.Ordinal);
+        Assert.Equal(before, PullTestImages.Snapshot(repo));
     }
 
     private static Task<PullResult> Pull(string repo, ImageReference image, PullTrust trust) =>
@@ -128,6 +136,10 @@ public sealed class SignatureTests
         PullTestImages.RewriteLayer(layout, "signed", "escape-absolute", repoLayer, PullTestImages.Keep, [PullTestImages.NewFile("/etc/evil", [1, 2, 3])]);
         PullTestImages.RewriteLayer(layout, "signed", "escape-hardlink", repoLayer, PullTestImages.Keep,
             [(new PaxTarEntry(TarEntryType.HardLink, "ostree/repo/evil") { LinkName = "../../etc/shadow" }, null)]);
+        PullTestImages.RewriteLayer(layout, "signed", "escape-hardlink-absolute", repoLayer, PullTestImages.Keep,
+            [(new PaxTarEntry(TarEntryType.HardLink, "ostree/repo/evil") { LinkName = "/etc/shadow" }, null)]);
+        // The meta layer is read (and verified) first: an escape there stops the pull before any repo layer.
+        PullTestImages.RewriteLayer(layout, "signed", "meta-escape-absolute", meta, PullTestImages.Keep, [PullTestImages.NewFile("/ostree/repo/config", [1, 2, 3])]);
         return new Signed(gpg, layout, goodKeyring, wrongKeyring);
     }
 

@@ -105,6 +105,19 @@ public static class FileSystem
         }
     }
 
+    /// <summary>
+    /// Renames <paramref name="from"/> itself, whatever it is (<c>rename(2)</c>), replacing
+    /// <paramref name="to"/>. Unlike <see cref="File.Move(string, string)"/> it never looks
+    /// through a symlink, so a symlink to a directory moves like any other.
+    /// </summary>
+    public static void Rename(string from, string to)
+    {
+        if (Native.Rename(from, to) != 0)
+        {
+            throw Error(Marshal.GetLastPInvokeError(), $"rename to {to}", from);
+        }
+    }
+
     /// <summary>Sets access and modification time of <paramref name="path"/> itself (symlinks too).</summary>
     public static void SetTimes(string path, long unixSeconds)
     {

@@ -29,6 +29,9 @@ internal static partial class Native
     [LibraryImport("libc", EntryPoint = "lchown", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial int LChown(string path, uint owner, uint group);
 
+    [LibraryImport("libc", EntryPoint = "rename", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int Rename(string from, string to);
+
     [LibraryImport("libc", EntryPoint = "syncfs", SetLastError = true)]
     internal static partial int SyncFs(int fd);
 

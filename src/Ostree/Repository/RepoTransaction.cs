@@ -262,7 +262,17 @@ public sealed class RepoTransaction : IDisposable
                 {
                     File.Move(staged, final, overwrite: true);
                 }
-                else if (!OstreeRepo.PathExists(final))
+                else if (OstreeRepo.PathExists(final))
+                {
+                    continue;
+                }
+                else if (_repo.Mode == RepoMode.Bare && type == ObjectType.File)
+                {
+                    // A bare symlink object is a real symlink; File.Move follows one that
+                    // happens to point at a directory and calls it missing.
+                    FileSystem.Rename(staged, final);
+                }
+                else
                 {
                     File.Move(staged, final, overwrite: false);
                 }
@@ -381,8 +391,24 @@ public sealed class RepoTransaction : IDisposable
                 break;
             }
 
+            case RepoMode.Bare:
+            {
+                if (header.IsSymlink)
+                {
+                    // bare keeps a symlink as a real symlink; its target is the header's.
+                    File.CreateSymbolicLink(staged, header.SymlinkTarget);
+                }
+                else
+                {
+                    WriteNewFile(staged, content);
+                }
+
+                FinishBare(header, staged);
+                break;
+            }
+
             default:
-                throw new NotSupportedException($"writing content into a '{_repo.Mode.ToConfigString()}' repository is not supported; use archive or bare-user");
+                throw new NotSupportedException(UnsupportedModeMessage());
         }
     }
 
@@ -408,9 +434,9 @@ public sealed class RepoTransaction : IDisposable
                     deflate = new DeflateStream(output, _compression, leaveOpen: true);
                     sink = deflate;
                 }
-                else if (_repo.Mode != RepoMode.BareUser)
+                else if (_repo.Mode is not (RepoMode.BareUser or RepoMode.Bare))
                 {
-                    throw new NotSupportedException($"writing content into a '{_repo.Mode.ToConfigString()}' repository is not supported; use archive or bare-user");
+                    throw new NotSupportedException(UnsupportedModeMessage());
                 }
 
                 var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(1 << 20);
@@ -452,6 +478,10 @@ public sealed class RepoTransaction : IDisposable
             {
                 FinishBareUser(header, temp);
             }
+            else if (_repo.Mode == RepoMode.Bare)
+            {
+                FinishBare(header, temp);
+            }
 
             File.Move(temp, staged);
             return checksum;
@@ -471,6 +501,29 @@ public sealed class RepoTransaction : IDisposable
         File.SetUnixFileMode(path, (System.IO.UnixFileMode)mode);
         FileSystem.SetTimes(path, 0);
     }
+
+    // bare: the object is the file as checked out, so stat and xattrs carry the header.
+    // Owner first, since chown(2) clears setuid/setgid bits and security.capability; then
+    // the full mode (setuid, setgid, sticky included), then the xattrs; mtime is 0 as in
+    // every ostree object. The checksum is the same as in the other modes, over the header.
+    private static void FinishBare(FileHeader header, string path)
+    {
+        FileSystem.LChown(path, header.Uid, header.Gid);
+        if (!header.IsSymlink)
+        {
+            File.SetUnixFileMode(path, (System.IO.UnixFileMode)(header.Mode & StatMode.PermissionMask));
+        }
+
+        foreach (var xattr in header.Xattrs)
+        {
+            FileSystem.SetXattr(path, xattr.Name, xattr.Value);
+        }
+
+        FileSystem.SetTimes(path, 0);
+    }
+
+    private string UnsupportedModeMessage() =>
+        $"writing content into a '{_repo.Mode.ToConfigString()}' repository is not supported; use archive, bare-user or bare";
 
     private static void WriteNewFile(string path, ReadOnlySpan<byte> data)
     {

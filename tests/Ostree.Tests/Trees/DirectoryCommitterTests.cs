@@ -10,7 +10,7 @@ public class DirectoryCommitterTests
 {
     private static readonly CommitOptions Fixed = new() { OwnerUid = 0, OwnerGid = 0, NoXattrs = true };
 
-    public static TheoryData<RepoMode> WritableModes => [RepoMode.Archive, RepoMode.BareUser];
+    public static TheoryData<RepoMode> WritableModes => [RepoMode.Archive, RepoMode.BareUser, RepoMode.Bare];
 
     [Theory]
     [MemberData(nameof(WritableModes))]
