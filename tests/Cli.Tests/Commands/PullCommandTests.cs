@@ -122,6 +122,22 @@ public class PullCommandTests
     }
 
     [Fact]
+    public void Pull_NoKeys_OneLineErrorNonZeroExitNothingWritten()
+    {
+        var repo = Path.Combine(Fixtures.TempDirectory("cli-pull-nokeys"), "repo");
+        Peer.Check("ostree", "init", $"--repo={repo}", "--mode=archive");
+        var before = Snapshot(repo);
+
+        var (code, stdout, stderr) = CliRunner.Run("pull", "--repo", repo, $"oci:{OsLayout.Value}:c2");
+
+        Assert.Equal(1, code);
+        Assert.Empty(stdout);
+        Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains("--keyring", stderr, StringComparison.Ordinal);
+        Assert.Equal(before, Snapshot(repo));
+    }
+
+    [Fact]
     public void Inspect_Json_ManifestCommitRefAndLayersAsSkopeoSeesThem()
     {
         var layout = OsLayout.Value;
