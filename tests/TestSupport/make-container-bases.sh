@@ -6,6 +6,7 @@
 #   runtime-deps  a debootstrap'd Debian minbase with what a self-contained .NET app needs
 #                 (libc, libstdc++, libssl, zlib, CA certificates, tzdata)
 #   sdk           runtime-deps + gcc/libc6-dev/zlib1g-dev (NativeAOT links with clang or gcc)
+#                 + libicu (the SDK itself is not globalization-invariant)
 #                 + this machine's .NET SDK copied to /usr/share/dotnet
 #
 # Both are cached in container storage under a tag that hashes everything that goes into
@@ -21,7 +22,7 @@ export BUILDAH_RUNTIME=${BUILDAH_RUNTIME:-runc}
 cache=${OSTREE_CONTAINER_FIXTURES:-/var/tmp/ostree-container-fixtures}/container-bases
 suite=bookworm
 runtime_packages=ca-certificates,libssl3,libstdc++6,zlib1g,tzdata
-sdk_packages="gcc libc6-dev zlib1g-dev"
+sdk_packages="gcc libc6-dev zlib1g-dev libicu72"
 
 log() { printf '[container-bases %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
 
@@ -34,14 +35,15 @@ apt_mirror() {
 mirror=${MIRROR:-$(apt_mirror)}
 
 dotnet_root=$(dirname "$(readlink -f "$(command -v dotnet)")")
-# The key changes when the recipe, the package lists or the installed SDK/runtimes change.
-key=$( {
-    sha256sum "$0" | cut -d' ' -f1
-    printf '%s\n' "$suite" "$runtime_packages" "$sdk_packages"
+# Each tag hashes what goes into its image; bump the recipe word when a step below changes.
+# The runtime base's key leaves out the SDK, so a new SDK does not repeat the debootstrap.
+runtime_key=$(printf '%s\n' runtime-1 "$suite" "$runtime_packages" | sha256sum | cut -c1-16)
+sdk_key=$( {
+    printf '%s\n' sdk-1 "$runtime_key" "$sdk_packages"
     ls "$dotnet_root/sdk" "$dotnet_root/shared"/*
 } | sha256sum | cut -c1-16)
-runtime_image=localhost/ostree-container-test/runtime-deps:$key
-sdk_image=localhost/ostree-container-test/sdk:$key
+runtime_image=localhost/ostree-container-test/runtime-deps:$runtime_key
+sdk_image=localhost/ostree-container-test/sdk:$sdk_key
 
 mkdir -p "$cache"
 exec 9>"$cache/.lock"
@@ -50,7 +52,7 @@ flock 9
 have() { buildah inspect --type image "$1" >/dev/null 2>&1; }
 
 if ! have "$runtime_image"; then
-    rootfs=$cache/rootfs-$key
+    rootfs=$cache/rootfs-$runtime_key
     if [ ! -e "$rootfs/.complete" ]; then
         rm -rf "$rootfs"
         log "debootstrap --variant=minbase $suite ($mirror)"

@@ -31,7 +31,8 @@ public class ContainerfileTests
         using var registry = LocalRegistry.Start("ci", "ci-secret");
         var authFile = Path.Combine(Fixtures.TempDirectory("containerfile-auth"), "auth.json");
         var basic = Convert.ToBase64String(Encoding.UTF8.GetBytes("ci:ci-secret"));
-        File.WriteAllText(authFile, $$"""{"auths":{"{{registry.Host}}":{"auth":"{{basic}}"}}}""");
+        var auths = new Dictionary<string, object> { [registry.Host] = new { auth = basic } };
+        File.WriteAllText(authFile, JsonSerializer.Serialize(new { auths }));
         // The file stays private to root on the host; the secret hands the container's user a
         // copy it alone can read.
         File.SetUnixFileMode(authFile, UnixFileMode.UserRead | UnixFileMode.UserWrite);
