@@ -42,11 +42,13 @@ public class ContainerfileTests
         {
             var target = $"{registry.Host}/os/fixture:v1";
             // The line docs/container.md documents, with --network=host to reach 127.0.0.1 and
-            // --tls-verify=false because the test registry speaks plain HTTP.
+            // --tls-verify=false because the test registry speaks plain HTTP. The tmpfs gives
+            // the secret a mount point: podman 4.3 mounts secrets before the /run tmpfs of
+            // --read-only and fails on the read-only root without it.
             var run = Peer.Run(podman, [
                 "run", "--rm", "--network=host",
                 "--read-only", "--cap-drop=all", "--security-opt=no-new-privileges",
-                "--secret", $"{secret},uid=1654,mode=0400",
+                "--tmpfs", "/run/secrets", "--secret", $"{secret},uid=1654,mode=0400",
                 "-v", $"{Fixtures.SmallRepo.ArchiveRepo}:/repo:ro",
                 image,
                 "build", "--repo", "/repo", "--ref", "fixture/main",
