@@ -261,9 +261,14 @@ serve_image() {
     echo "$port" > "$work/port"
     if [ -f "$work/podman-ok" ]; then
         local name=ostree-container-demo-$$
-        note "podman run -d --network=host -e ASPNETCORE_URLS=http://127.0.0.1:$port $podman_image  (the image's ENTRYPOINT serves its repo)"
+        # The image's ENTRYPOINT serves its repo; it runs here as deploy/k8s runs it: uid
+        # 65534, read-only root with a /tmp of its own, no capabilities, no privilege gain.
+        note "podman run -d --network=host --user 65534:65534 --read-only --tmpfs /tmp --cap-drop=ALL \\"
+        note "    --security-opt no-new-privileges -e ASPNETCORE_URLS=http://127.0.0.1:$port $podman_image"
         echo "$name" > "$work/container"
-        podman run -d --name "$name" --network=host -e "ASPNETCORE_URLS=http://127.0.0.1:$port" "$podman_image" >/dev/null
+        podman run -d --name "$name" --network=host --user 65534:65534 --read-only --tmpfs /tmp \
+            --cap-drop=ALL --security-opt no-new-privileges \
+            -e "ASPNETCORE_URLS=http://127.0.0.1:$port" "$podman_image" >/dev/null
     else
         note "podman cannot run the image here, so the image's repo is served by 'ostree-container serve' instead"
         rm -rf "$work/unpacked"
