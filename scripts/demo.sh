@@ -121,13 +121,27 @@ build() {
     note "dotnet publish src/Cli -> $bin (the ostree-container CLI)"
     dotnet publish src/Cli -c Release -o "$bin" --nologo -v quiet
     # `build` embeds the NativeAOT server; it looks for native/repo-webserver beside the CLI.
+    # A plain `dotnet build` restores these projects without a runtime identifier, and the
+    # NativeAOT publish then recompiles and relinks everything (minutes on 2 cores), so
+    # the native server is republished only when its sources are newer than it.
+    local native=$bin/native/repo-webserver
+    if [ -x "$native" ] && [ -z "$(find src/Ostree src/ObjectMap src/RepoWebserver Directory.Build.props Directory.Packages.props global.json \
+            -newer "$native" -type f -not -path '*/bin/*' -not -path '*/obj/*' -print -quit)" ]; then
+        note "$native is newer than its sources; not republished"
+    else
+        publish_native
+    fi
+    "$oc" --version
+}
+
+publish_native() {
     note "dotnet publish src/RepoWebserver (NativeAOT) -> $bin/native"
     if ! dotnet publish src/RepoWebserver -c Release -o "$bin/native" --nologo -v quiet; then
         # ILC can leave a stale object file after a failed publish; retry from a clean native step.
         rm -rf src/RepoWebserver/obj/Release/*/*/native
         dotnet publish src/RepoWebserver -c Release -o "$bin/native" --nologo -v quiet
     fi
-    "$oc" --version
+    touch "$bin/native/repo-webserver"
 }
 
 tree() {
