@@ -67,13 +67,13 @@ public class Ed25519SignatureTests
     {
         var (image, _) = Signed.Value;
         var repo = PullTestImages.NewRepo("archive");
-        var before = PullTestImages.Snapshot(repo);
+        var before = RepoSnapshot.Of(repo);
 
         var error = await Assert.ThrowsAsync<ImagePullException>(() =>
             Pull(repo, image, new PullTrust { SignVerify = [$"ed25519={Ed25519SecretKey.Generate().PublicKey.ToBase64()}"] }));
 
         Assert.Contains("commit", error.Message, StringComparison.Ordinal);
-        Assert.Equal(before, PullTestImages.Snapshot(repo));
+        Assert.Equal(before, RepoSnapshot.Of(repo));
     }
 
     private static Task<PullResult> Pull(string repo, ImageReference image, PullTrust trust) =>

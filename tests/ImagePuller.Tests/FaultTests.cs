@@ -21,7 +21,7 @@ public class FaultTests
         data[data.Length / 2] ^= 0xFF;
         File.WriteAllBytes(registry.BlobDataPath(layer), data);
         var repo = PullTestImages.NewRepo("archive");
-        var before = PullTestImages.Snapshot(repo);
+        var before = RepoSnapshot.Of(repo);
         using var client = PullTestImages.Client();
 
         var error = await Assert.ThrowsAsync<ImagePullException>(() =>
@@ -29,7 +29,7 @@ public class FaultTests
 
         Assert.Contains(layer, error.Message, StringComparison.Ordinal);
         Assert.Contains("hash", error.Message, StringComparison.Ordinal);
-        Assert.Equal(before, PullTestImages.Snapshot(repo));
+        Assert.Equal(before, RepoSnapshot.Of(repo));
         Assert.False(File.Exists(new BlobCache(repo).CompletePath(Digest.Parse(layer))));
     }
 
@@ -42,7 +42,7 @@ public class FaultTests
         var meta = built.Layers.Single(l => l.Kind == ImageBuilder.LayerKind.Meta).Descriptor.Digest.ToString();
         File.Delete(registry.BlobDataPath(meta));
         var repo = PullTestImages.NewRepo("bare-user");
-        var before = PullTestImages.Snapshot(repo);
+        var before = RepoSnapshot.Of(repo);
         using var client = PullTestImages.Client();
 
         var error = await Assert.ThrowsAsync<ImagePullException>(() =>
@@ -50,7 +50,7 @@ public class FaultTests
 
         Assert.Contains("meta layer", error.Message, StringComparison.Ordinal);
         Assert.DoesNotContain('\n', error.Message);
-        Assert.Equal(before, PullTestImages.Snapshot(repo));
+        Assert.Equal(before, RepoSnapshot.Of(repo));
     }
 
     [Fact]
@@ -84,7 +84,7 @@ public class FaultTests
         var image = PullTestImages.Push(registry, layout, built, "fixture/resume", "main");
         var meta = built.Layers.Single(l => l.Kind == ImageBuilder.LayerKind.Meta).Descriptor;
         var repo = PullTestImages.NewRepo("bare-user");
-        var before = PullTestImages.Snapshot(repo);
+        var before = RepoSnapshot.Of(repo);
         using var client = PullTestImages.Client();
         using var interrupt = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
         var completed = new System.Collections.Concurrent.ConcurrentDictionary<string, bool>();
@@ -107,7 +107,7 @@ public class FaultTests
         };
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => ImagePuller.PullAsync(options, interrupt.Token));
-        Assert.Equal(before, PullTestImages.Snapshot(repo));
+        Assert.Equal(before, RepoSnapshot.Of(repo));
         var partial = new FileInfo(new BlobCache(repo).PartialPath(meta.Digest));
         Assert.True(partial.Exists && partial.Length > 0 && partial.Length < meta.Size);
         var completedBefore = completed.Keys.ToList();
@@ -180,7 +180,7 @@ public class FaultTests
         var repo = PullTestImages.NewRepo("bare-user");
         // A repo that already holds something, so "unchanged" is not just "empty".
         Peer.Ostree(repo, "pull-local", Fixtures.SmallRepo.ArchiveRepo, "fixture/v1");
-        var before = PullTestImages.Snapshot(repo);
+        var before = RepoSnapshot.Of(repo);
         using var client = FlakyClient(idleTimeout: TimeSpan.FromSeconds(5));
         var clock = Stopwatch.StartNew();
 
@@ -191,7 +191,7 @@ public class FaultTests
         Assert.DoesNotContain('\n', error.Message);
         Assert.Contains("500", error.Message, StringComparison.Ordinal);
         Assert.Contains("layer", error.Message, StringComparison.Ordinal);
-        Assert.Equal(before, PullTestImages.Snapshot(repo));
+        Assert.Equal(before, RepoSnapshot.Of(repo));
         // The retry budget is bounded: the first try and MaxRetries more, then the pull gives up.
         Assert.Equal(1 + 2, proxy.Log.Count(r => r.Path.EndsWith(failing, StringComparison.Ordinal)));
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"took {clock.Elapsed}");

@@ -76,7 +76,7 @@ public class ImagePullerTests
     {
         using var registry = LocalRegistry.Start();
         var repo = PullTestImages.NewRepo("archive");
-        var snapshot = PullTestImages.Snapshot(repo);
+        var snapshot = RepoSnapshot.Of(repo);
 
         var error = await Assert.ThrowsAsync<ImagePullException>(() => ImagePuller.PullAsync(
             Options(repo, ImageReference.Parse($"docker://{registry.Host}/fixture/small:main"), new PullTrust()), TestContext.Current.CancellationToken));
@@ -84,7 +84,7 @@ public class ImagePullerTests
         Assert.Contains("--keyring", error.Message, StringComparison.Ordinal);
         Assert.Contains("--insecure-no-signature", error.Message, StringComparison.Ordinal);
         Assert.Empty(registry.Requests(pathContains: "/v2/fixture"));
-        Assert.Equal(snapshot, PullTestImages.Snapshot(repo));
+        Assert.Equal(snapshot, RepoSnapshot.Of(repo));
     }
 
     [Fact]

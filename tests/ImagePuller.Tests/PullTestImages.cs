@@ -43,22 +43,6 @@ internal static class PullTestImages
         return repo;
     }
 
-    /// <summary>Every file under <c>objects/</c> and <c>refs/</c>, with the ref targets: what a rejected pull must not change.</summary>
-    public static SortedSet<string> Snapshot(string repo)
-    {
-        var result = new SortedSet<string>(StringComparer.Ordinal);
-        foreach (var top in new[] { "objects", "refs" })
-        {
-            foreach (var file in Directory.EnumerateFiles(Path.Combine(repo, top), "*", SearchOption.AllDirectories))
-            {
-                var rel = Path.GetRelativePath(repo, file);
-                result.Add(top == "refs" ? $"{rel} -> {File.ReadAllText(file).Trim()}" : rel);
-            }
-        }
-
-        return result;
-    }
-
     /// <summary>
     /// Checks out <paramref name="rev"/> with the real ostree: in user mode (<c>-U</c>), or,
     /// when <paramref name="mode"/> is <c>bare</c>, as root with every file's owner kept.

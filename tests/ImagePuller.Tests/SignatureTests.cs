@@ -66,14 +66,14 @@ public sealed class SignatureTests
         var repo = PullTestImages.NewRepo("archive");
         // A repo that already holds something, so "unchanged" is not just "empty".
         Peer.Ostree(repo, "pull-local", Fixtures.SmallRepo.ArchiveRepo, "fixture/v1");
-        var before = PullTestImages.Snapshot(repo);
+        var before = RepoSnapshot.Of(repo);
 
         var error = await Assert.ThrowsAsync<ImagePullException>(() =>
             Pull(repo, s.Image(tag), new PullTrust { KeyringPath = key == "good-key" ? s.GoodKeyring : s.WrongKeyring }));
 
         Assert.DoesNotContain('\n', error.Message);
         Assert.Contains("commit", error.Message, StringComparison.Ordinal);
-        Assert.Equal(before, PullTestImages.Snapshot(repo));
+        Assert.Equal(before, RepoSnapshot.Of(repo));
     }
 
     [Theory]
@@ -88,14 +88,14 @@ public sealed class SignatureTests
         var repo = PullTestImages.NewRepo(mode);
         // A repo that already holds something, so "unchanged" is not just "empty".
         Peer.Ostree(repo, "pull-local", Fixtures.SmallRepo.ArchiveRepo, "fixture/v1");
-        var before = PullTestImages.Snapshot(repo);
+        var before = RepoSnapshot.Of(repo);
 
         var error = await Assert.ThrowsAsync<ImagePullException>(() => Pull(repo, s.Image(tag), new PullTrust { KeyringPath = s.GoodKeyring }));
 
         Assert.DoesNotContain('\n', error.Message);
         Assert.Contains("layer tar entry", error.Message, StringComparison.Ordinal);
         Assert.Contains(why, error.Message, StringComparison.Ordinal);
-        Assert.Equal(before, PullTestImages.Snapshot(repo));
+        Assert.Equal(before, RepoSnapshot.Of(repo));
     }
 
     private static Task<PullResult> Pull(string repo, ImageReference image, PullTrust trust) =>

@@ -31,7 +31,7 @@ public class PullCommandTests
         using var proxy = new ThrottlingProxy(registry.Port, bytesPerSecond: 4 << 20);
         var repo = Path.Combine(Fixtures.TempDirectory("cli-pull-kill"), "repo");
         Peer.Check("ostree", "init", $"--repo={repo}", "--mode=archive");
-        var before = Snapshot(repo);
+        var before = RepoSnapshot.Of(repo);
         string[] args = ["pull", "--repo", repo, $"docker://{proxy.Host}/os/kill:c2", "--tls-verify=false", "--insecure-no-signature", "--progress", "json", "--jobs", "3"];
         var delay = TimeSpan.FromMilliseconds(Random.Shared.Next(0, 3000));
 
@@ -70,7 +70,7 @@ public class PullCommandTests
             Assert.Equal(128 + 9, process.ExitCode);
         }
 
-        Assert.Equal(before, Snapshot(repo));
+        Assert.Equal(before, RepoSnapshot.Of(repo));
         var partials = Directory.GetFiles(Path.Combine(repo, "tmp", "ostree-container-blobs"), "*.partial").Length;
         proxy.BytesPerSecond = 0;
         var rerun = Start(args);
@@ -126,7 +126,7 @@ public class PullCommandTests
     {
         var repo = Path.Combine(Fixtures.TempDirectory("cli-pull-nokeys"), "repo");
         Peer.Check("ostree", "init", $"--repo={repo}", "--mode=archive");
-        var before = Snapshot(repo);
+        var before = RepoSnapshot.Of(repo);
 
         var (code, stdout, stderr) = CliRunner.Run("pull", "--repo", repo, $"oci:{OsLayout.Value}:c2");
 
@@ -134,7 +134,7 @@ public class PullCommandTests
         Assert.Empty(stdout);
         Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
         Assert.Contains("--keyring", stderr, StringComparison.Ordinal);
-        Assert.Equal(before, Snapshot(repo));
+        Assert.Equal(before, RepoSnapshot.Of(repo));
     }
 
     [Fact]
@@ -173,22 +173,6 @@ public class PullCommandTests
         var dir = Path.Combine(Fixtures.TempDirectory("cli-checkout"), "tree");
         Peer.Ostree(repo, "checkout", "-U", rev, dir);
         return dir;
-    }
-
-    // What a failed or killed pull must leave as it was: every object file and every ref.
-    private static SortedSet<string> Snapshot(string repo)
-    {
-        var result = new SortedSet<string>(StringComparer.Ordinal);
-        foreach (var top in new[] { "objects", "refs" })
-        {
-            foreach (var file in Directory.EnumerateFiles(Path.Combine(repo, top), "*", SearchOption.AllDirectories))
-            {
-                var rel = Path.GetRelativePath(repo, file);
-                result.Add(top == "refs" ? $"{rel} -> {File.ReadAllText(file).Trim()}" : rel);
-            }
-        }
-
-        return result;
     }
 
     /// <summary>A TCP proxy on 127.0.0.1 (port 0) that sends server bytes to the client at a capped rate (0: no cap).</summary>
