@@ -72,10 +72,6 @@ public static class RepoWebserverHost
             builder.WebHost.UseUrls($"http://*:{options.Port}");
         }
 
-        // Requests run on the socket's I/O thread instead of hopping to the thread pool:
-        // a repo request is a cache lookup plus a send (transcoding is handed to the pool),
-        // and during an `ostree pull` every hop is a wake-up the client's cores pay for.
-        builder.WebHost.UseSockets(sockets => sockets.UnsafePreferInlineScheduling = true);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
