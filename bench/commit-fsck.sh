@@ -9,8 +9,7 @@ runs=${1:-3}
 . "$(dirname "$0")/lib.sh"
 tree=$fixtures/os/tree1
 
-dotnet publish src/Cli -c Release -o "$root/out/bench-bin" --nologo -v quiet
-oc=$root/out/bench-bin/ostree-container
+publish_cli
 work=$(mktemp -d /var/tmp/oc-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 

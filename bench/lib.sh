@@ -28,15 +28,19 @@ measure() {
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 col() { awk -v c="$2" '{print $c}' "$work/$1.times" | median; }   # col NAME COLUMN: median of a column
 
-# publish_bin: the CLI (Release) into $bin and the NativeAOT webserver into $bin/native,
-# as they ship; sets bin and oc.
-publish_bin() {
+# publish_cli: the CLI (Release, ReadyToRun) into $bin, as it ships; sets bin and oc.
+publish_cli() {
     bin=$root/out/bench-bin
     dotnet publish src/Cli -c Release -o "$bin" --nologo -v quiet
+    oc=$bin/ostree-container
+}
+
+# publish_bin: the CLI and, in $bin/native, the NativeAOT webserver `build` embeds.
+publish_bin() {
+    publish_cli
     # ILC leaves its object file behind when a publish fails; start the native step clean.
     rm -rf src/RepoWebserver/obj/Release/*/*/native
     dotnet publish src/RepoWebserver -c Release -o "$bin/native" --nologo -v quiet
-    oc=$bin/ostree-container
 }
 
 # free_port: a port nothing listens on, below the kernel's ephemeral range (32768+) so no

@@ -129,10 +129,10 @@ ostree --repo="$bareuser" init --mode=bare-user
 ostree --repo="$bareuser" pull-local "$REPO" "$BRANCH" >/dev/null
 
 # (e) the object map of C2, built with the CLI (timed), served by ours during (a)/(b)
-dotnet publish src/Cli -c Release -o "$root/out/bench-cli" --nologo -v quiet
+publish_cli
 map=$work/object-map
 om_start=$(now_ns)
-"$root/out/bench-cli/ostree-container" object-map build --repo "$REPO" --ref "$C2" --output "$map" > /dev/null
+"$oc" object-map build --repo "$REPO" --ref "$C2" --output "$map" > /dev/null
 om_build_ms=$(( ($(now_ns) - om_start) / 1000000 ))
 ours_extra=(--object-map "$map")
 
