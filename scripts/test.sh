@@ -27,8 +27,14 @@ passed=0 failed=0 skipped=0 files=0
 for trx in "$results"/*.trx; do
     [ -e "$trx" ] || continue
     files=$((files + 1))
-    counters=$(grep -o '<Counters [^>]*>' "$trx" | head -n 1)
-    get() { printf '%s' "$counters" | sed -n "s/.* $1=\"\([0-9]*\)\".*/\1/p"; }
+    # -a: a test's captured output may hold bytes that make grep call the file binary.
+    counters=$(grep -a -o '<Counters [^>]*>' "$trx" | head -n 1)
+    get() { local v; v=$(printf '%s' "$counters" | sed -n "s/.* $1=\"\([0-9]*\)\".*/\1/p"); echo "${v:-0}"; }
+    if [ -z "$counters" ]; then
+        echo "test.sh: no counters in $trx" >&2
+        failed=$((failed + 1))
+        continue
+    fi
     passed=$((passed + $(get passed)))
     failed=$((failed + $(get failed) + $(get error) + $(get timeout) + $(get aborted)))
     skipped=$((skipped + $(get notExecuted)))

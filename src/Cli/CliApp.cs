@@ -30,6 +30,10 @@ public static class CliApp
     /// <summary>Parses and runs <paramref name="args"/>, writing to the given streams; returns the exit code.</summary>
     public static int Run(string[] args, TextWriter output, TextWriter error)
     {
+        // Pushes and pulls log from parallel transfers; a caller's writer (a StringWriter
+        // in tests, a StreamWriter in an embedding host) need not be thread-safe.
+        output = TextWriter.Synchronized(output);
+        error = TextWriter.Synchronized(error);
         var config = new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false };
         try
         {

@@ -58,6 +58,41 @@ public class BuildCommandTests
     }
 
     [Fact]
+    public void Build_Push_ParallelUploadsNeverWriteToTheCallersWriterAtOnce()
+    {
+        // A caller's writer need not be thread-safe (a StringWriter corrupted its buffer
+        // once when two uploads logged at the same moment). This one fails loudly when
+        // entered twice, and lingers inside each write so overlaps cannot slip by.
+        using var registry = LocalRegistry.Start();
+        var stderr = new OverlapDetectingWriter();
+
+        var code = CliApp.Run(Build("--push", $"{registry.Host}/os/fixture:main", "--tls-verify=false"), new StringWriter(), stderr);
+
+        Assert.True(code == 0, stderr.ToString());
+        Assert.Equal(0, stderr.Overlaps);
+        Assert.True(stderr.ToString().Split('\n').Count(l => l.StartsWith("pushed sha256:", StringComparison.Ordinal)) > 1, stderr.ToString());
+    }
+
+    private sealed class OverlapDetectingWriter : StringWriter
+    {
+        private int _inside;
+
+        public int Overlaps { get; private set; }
+
+        public override void WriteLine(string? value)
+        {
+            if (Interlocked.Exchange(ref _inside, 1) == 1)
+            {
+                Overlaps++;
+            }
+
+            Thread.Sleep(5);
+            base.WriteLine(value);
+            Volatile.Write(ref _inside, 0);
+        }
+    }
+
+    [Fact]
     public void Build_PushWithWrongCredentials_OneLineErrorWithoutThePassword()
     {
         using var registry = LocalRegistry.Start("builder", "right-password");
