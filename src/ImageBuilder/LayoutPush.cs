@@ -28,6 +28,8 @@ public static class LayoutPush
     /// not move. Blobs of <paramref name="baseImage"/> that the layout lacks (a derived
     /// build that did not copy them) are mounted from the base's repository when it is on
     /// the same registry, else fetched from the base (verified) into the layout and sent.
+    /// <paramref name="log"/> is called from up to <paramref name="parallelism"/> uploads at
+    /// once and must be thread-safe.
     /// </summary>
     public static async Task<PushResult> PushAsync(
         ImageLayout layout,
