@@ -16,6 +16,14 @@ internal static partial class Native
     internal const int EEXIST = 17;
     internal const int AT_FDCWD = -100;
     internal const int AT_SYMLINK_NOFOLLOW = 0x100;
+    internal const int EINVAL = 22;
+    internal const int ENOSYS = 38;
+    internal const uint RENAME_NOREPLACE = 1;
+    internal const int EINTR = 4;
+    internal const int O_WRONLY = 0x1;
+    internal const int O_CREAT = 0x40;
+    internal const int O_EXCL = 0x80;
+    internal const int O_CLOEXEC = 0x80000;
 
     [LibraryImport("libc", EntryPoint = "lgetxattr", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial nint LGetXattr(string path, string name, Span<byte> value, nuint size);
@@ -31,6 +39,18 @@ internal static partial class Native
 
     [LibraryImport("libc", EntryPoint = "rename", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial int Rename(string from, string to);
+
+    [LibraryImport("libc", EntryPoint = "renameat2", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int RenameAt2(int fromDirFd, string from, int toDirFd, string to, uint flags);
+
+    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int Open(string path, int flags, uint mode);
+
+    [LibraryImport("libc", EntryPoint = "write", SetLastError = true)]
+    internal static partial nint Write(int fd, ReadOnlySpan<byte> buffer, nuint count);
+
+    [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
+    internal static partial int Close(int fd);
 
     [LibraryImport("libc", EntryPoint = "syncfs", SetLastError = true)]
     internal static partial int SyncFs(int fd);

@@ -72,7 +72,7 @@ public sealed class RepoTransaction : IDisposable
         ArgumentNullException.ThrowIfNull(metadata);
         ThrowIfFinished();
         var staged = StagedPath(commit, ObjectType.CommitMeta);
-        WriteNewFile(staged, metadata.Serialize());
+        FileSystem.CreateNewFile(staged, metadata.Serialize());
         _staged[(commit, ObjectType.CommitMeta)] = staged;
     }
 
@@ -215,7 +215,7 @@ public sealed class RepoTransaction : IDisposable
 
         if (Claim(expected, out var staged))
         {
-            WriteNewFile(staged, filez.Span);
+            FileSystem.CreateNewFile(staged, filez.Span);
         }
     }
 
@@ -262,19 +262,12 @@ public sealed class RepoTransaction : IDisposable
                 {
                     File.Move(staged, final, overwrite: true);
                 }
-                else if (OstreeRepo.PathExists(final))
-                {
-                    continue;
-                }
-                else if (_repo.Mode == RepoMode.Bare && type == ObjectType.File)
-                {
-                    // A bare symlink object is a real symlink; File.Move follows one that
-                    // happens to point at a directory and calls it missing.
-                    FileSystem.Rename(staged, final);
-                }
                 else
                 {
-                    File.Move(staged, final, overwrite: false);
+                    // An object already there (another writer got it first) is the same
+                    // content and stays. rename(2) moves a bare symlink object itself;
+                    // File.Move would follow one that points at a directory.
+                    FileSystem.RenameNoReplace(staged, final);
                 }
             }
 
@@ -312,7 +305,7 @@ public sealed class RepoTransaction : IDisposable
             return;
         }
 
-        WriteNewFile(staged, data);
+        FileSystem.CreateNewFile(staged, data);
     }
 
     private bool Claim(Checksum checksum, out string staged) => Claim(checksum, ObjectType.File, out staged);
@@ -380,11 +373,11 @@ public sealed class RepoTransaction : IDisposable
                 {
                     // bare-user stores a symlink as a regular file holding the target and a NUL.
                     var target = Encoding.UTF8.GetBytes(header.SymlinkTarget + "\0");
-                    WriteNewFile(staged, target);
+                    FileSystem.CreateNewFile(staged, target);
                 }
                 else
                 {
-                    WriteNewFile(staged, content);
+                    FileSystem.CreateNewFile(staged, content);
                 }
 
                 FinishBareUser(header, staged);
@@ -400,7 +393,7 @@ public sealed class RepoTransaction : IDisposable
                 }
                 else
                 {
-                    WriteNewFile(staged, content);
+                    FileSystem.CreateNewFile(staged, content);
                 }
 
                 FinishBare(header, staged);
@@ -524,12 +517,6 @@ public sealed class RepoTransaction : IDisposable
 
     private string UnsupportedModeMessage() =>
         $"writing content into a '{_repo.Mode.ToConfigString()}' repository is not supported; use archive, bare-user or bare";
-
-    private static void WriteNewFile(string path, ReadOnlySpan<byte> data)
-    {
-        using var handle = File.OpenHandle(path, FileMode.CreateNew, FileAccess.Write, FileShare.None);
-        RandomAccess.Write(handle, data, 0);
-    }
 
     private void DeleteStaging()
     {

@@ -1,0 +1,76 @@
+using OstreeContainer.Ostree.Posix;
+
+namespace OstreeContainer.Ostree.Tests.Posix;
+
+/// <summary>The libc calls the repository writes through, against the real filesystem.</summary>
+public sealed class FileSystemTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("oc-posix-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Fact]
+    public void CreateNewFile_WritesTheBytes_AndRefusesAnExistingFile()
+    {
+        var path = Path.Combine(_dir, "object");
+        var data = Enumerable.Range(0, 300_000).Select(i => (byte)i).ToArray();
+
+        FileSystem.CreateNewFile(path, data);
+
+        Assert.Equal(data, File.ReadAllBytes(path));
+        var e = Assert.Throws<IOException>(() => FileSystem.CreateNewFile(path, [1, 2, 3]));
+        Assert.Contains(path, e.Message, StringComparison.Ordinal);
+        Assert.Equal(data, File.ReadAllBytes(path));
+    }
+
+    [Fact]
+    public void CreateNewFile_EmptyData_MakesAnEmptyFile()
+    {
+        var path = Path.Combine(_dir, "empty");
+
+        FileSystem.CreateNewFile(path, []);
+
+        Assert.Equal(0, new FileInfo(path).Length);
+    }
+
+    [Fact]
+    public void RenameNoReplace_MovesWhenFree_AndLeavesBothWhenTaken()
+    {
+        var from = Path.Combine(_dir, "staged");
+        var to = Path.Combine(_dir, "final");
+        File.WriteAllText(from, "new");
+
+        Assert.True(FileSystem.RenameNoReplace(from, to));
+        Assert.False(File.Exists(from));
+        Assert.Equal("new", File.ReadAllText(to));
+
+        File.WriteAllText(from, "other");
+        Assert.False(FileSystem.RenameNoReplace(from, to));
+        Assert.Equal("other", File.ReadAllText(from));
+        Assert.Equal("new", File.ReadAllText(to));
+    }
+
+    [Fact]
+    public void RenameNoReplace_MovesASymlinkToADirectoryItself()
+    {
+        var target = Directory.CreateDirectory(Path.Combine(_dir, "dir")).FullName;
+        var from = Path.Combine(_dir, "link");
+        var to = Path.Combine(_dir, "moved");
+        File.CreateSymbolicLink(from, target);
+
+        Assert.True(FileSystem.RenameNoReplace(from, to));
+
+        Assert.Equal(target, new FileInfo(to).LinkTarget);
+        Assert.False(Path.Exists(from));
+    }
+
+    [Fact]
+    public void RenameNoReplace_MissingSource_ThrowsNamingIt()
+    {
+        var from = Path.Combine(_dir, "absent");
+
+        var e = Assert.Throws<IOException>(() => FileSystem.RenameNoReplace(from, Path.Combine(_dir, "x")));
+
+        Assert.Contains(from, e.Message, StringComparison.Ordinal);
+    }
+}
