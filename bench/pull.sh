@@ -69,20 +69,21 @@ check() { # check NAME REPO REF RUN: the ref is C2; fsck on the first run
 }
 
 # --- measurements ------------------------------------------------------------------------
+# Every pull goes into a new directory and nothing is deleted until the end: ext4 does not
+# reuse an inode freed in the last minute or so, and finding a free one then walks the
+# inode table (recently_deleted in the kernel profile), which more than doubled the system
+# time of whichever tool created 10k files right after the previous repo was removed.
 for i in $(seq 1 "$runs"); do
     echo "run $i/$runs ..." >&2
     for mode in archive bare-user; do
-        r=$work/ours-$mode; rm -rf "$r"; ostree --repo="$r" init --mode="$mode"
+        r=$work/ours-$mode-$i; ostree --repo="$r" init --mode="$mode"
         measure "ours-$mode" "$oc" "${ours_pull[@]}" --repo "$r" "docker://$image:C2"
         check "ours $mode" "$r" "$BRANCH" "$i"
-        rm -rf "$r"
         r=$(peer_repo "$mode")
         measure "ostree-$mode" ostree --repo="$r" pull origin "$BRANCH"
         check "ostree $mode" "$r" "origin:$BRANCH" "$i"
-        rm -rf "$r"
     done
-    rm -rf "$work/skopeo"
-    measure skopeo skopeo copy -q --src-tls-verify=false "docker://$image:C2" "oci:$work/skopeo:C2"
+    measure skopeo skopeo copy -q --src-tls-verify=false "docker://$image:C2" "oci:$work/skopeo-$i:C2"
 done
 
 # (d) C1 -> C2 through the counting proxy (once: the byte count does not vary)
@@ -98,7 +99,7 @@ changed=$(jq -s '(.[0].layers | map(.digest)) as $old
        | select(.digest as $d | $old | index($d) | not) | .size] | add' <(manifest C1) <(manifest C2))
 
 # --- report ------------------------------------------------------------------------------
-size_mb=$(du -sm "$work/skopeo/blobs" | cut -f1)
+size_mb=$(du -sm "$work/skopeo-1/blobs" | cut -f1)
 printf '\nmachine: %s, %s cores, %s; image: %s MB of blobs (commit %s); runs: %s (median)\n' \
     "$(uname -m)" "$(nproc)" "$(free -g | awk '/Mem:/ {print $2 " GiB"}')" "$size_mb" "${C2:0:12}" "$runs"
 printf '%-40s %10s %10s %8s %12s %12s\n' task "ours (s)" "peer (s)" ratio "ours RSS MB" "peer RSS MB"

@@ -173,6 +173,10 @@ public static class ImagePuller
 
             var written = transaction.StagedCount;
             transaction.SetRef(refName, commit);
+            // Every layer is imported: drop the cached blobs (including downloads cancelled
+            // because their objects were already here) before the commit's syncfs, which
+            // would otherwise write their still-dirty pages to disk only to delete them.
+            run.Cache.Remove(repoLayers.Append(meta).Select(l => l.Descriptor.Digest));
             transaction.Commit();
 
             new PullState
@@ -182,8 +186,6 @@ public static class ImagePuller
                 Commit = commit.ToString(),
                 Layers = [.. repoLayers.Select(l => l.Descriptor.Digest.ToString())],
             }.Save(repo.Path, refText);
-            // Including downloads cancelled because their objects were already here.
-            run.Cache.Remove(repoLayers.Append(meta).Select(l => l.Descriptor.Digest));
             report(new PullProgress(PullStage.Done, null, null, run.BytesTransferred, run.BytesTransferred, $"{refText} => {commit}: {written} objects written, {run.Fetched.Count} layers read, {skipped.Count} skipped"));
             return new PullResult(commit.ToString(), refText, info.ManifestDigest, false, run.Fetched.Count, skipped.Count, run.BytesTransferred, written, policy is not null, plan.SignedBy);
         }
