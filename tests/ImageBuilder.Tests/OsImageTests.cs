@@ -1,6 +1,8 @@
 using System.Diagnostics;
+using System.IO.Compression;
 using System.Net;
 using System.Net.Sockets;
+using OstreeContainer.Oci;
 using OstreeContainer.Oci.Images;
 using OstreeContainer.Oci.Layout;
 
@@ -37,6 +39,33 @@ public class OsImageTests
         }
 
         TestContext.Current.TestOutputHelper?.WriteLine(string.Join(Environment.NewLine, report));
+    }
+
+    [Fact]
+    public void Build_OsCommit_StoresRepoLayersInGzipAndCompressesTreeLayers()
+    {
+        // .filez are deflated already: repo layers are gzip (so skopeo keeps their digests)
+        // with stored blocks, which a puller reads at copy speed; the tree is compressed.
+        var (layout, _, c2) = Images.Value;
+        foreach (var layer in c2.Layers.Where(l => l.Kind is LayerKind.Repo or LayerKind.Tree && l.Descriptor.Size > 1 << 20))
+        {
+            Assert.Equal(MediaTypes.OciLayerGzip, layer.Descriptor.MediaType);
+            var blob = Path.Combine(layout, "blobs", "sha256", layer.Descriptor.Digest.Hex);
+            long tar = 0;
+            using (var gzip = new GZipStream(File.OpenRead(blob), CompressionMode.Decompress))
+            {
+                var buffer = new byte[1 << 16];
+                int n;
+                while ((n = gzip.Read(buffer)) > 0)
+                {
+                    tar += n;
+                }
+            }
+
+            var ratio = (double)layer.Descriptor.Size / tar;
+            var what = $"{layer.Kind} layer {layer.Descriptor.Digest}: {layer.Descriptor.Size} bytes for {tar} of tar ({ratio:F3})";
+            Assert.True(layer.Kind == LayerKind.Repo ? ratio is >= 1.0 and < 1.001 : ratio < 0.8, what);
+        }
     }
 
     [Fact]
