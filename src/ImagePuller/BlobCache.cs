@@ -8,7 +8,7 @@ namespace OstreeContainer.ImagePuller;
 /// Downloaded layer blobs kept under the target repo's <c>tmp/ostree-container-blobs/</c>:
 /// <c>HEX.partial</c> while a download is under way (a rerun continues it with an HTTP
 /// Range request), <c>HEX</c> once its size and digest are verified. The cache is only a
-/// speed-up: every blob is verified again when it is read for import.
+/// speed-up: a blob found complete from an earlier run is verified again when it is imported.
 /// </summary>
 public sealed class BlobCache
 {
@@ -41,9 +41,12 @@ public sealed class BlobCache
     /// broken connections from where they stopped, and verifies size and digest before the
     /// file takes its final name. <paramref name="progress"/> receives bytes done so far.
     /// </summary>
-    /// <returns>Bytes transferred over the network by this call.</returns>
+    /// <returns>
+    /// Bytes transferred over the network by this call, and whether this call hashed the
+    /// whole blob (false when a complete blob from an earlier run was found as it is).
+    /// </returns>
     /// <exception cref="InvalidDataException">The blob does not match its descriptor (the partial file is discarded).</exception>
-    public async Task<long> FetchAsync(ImageSource source, Descriptor blob, Action<long> progress, CancellationToken cancellationToken)
+    public async Task<BlobFetch> FetchAsync(ImageSource source, Descriptor blob, Action<long> progress, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(blob);
@@ -53,7 +56,7 @@ public sealed class BlobCache
         if (File.Exists(complete) && new FileInfo(complete).Length == blob.Size)
         {
             progress(blob.Size);
-            return 0;
+            return new BlobFetch(0, Verified: false);
         }
 
         var partial = PartialPath(blob.Digest);
@@ -119,7 +122,7 @@ public sealed class BlobCache
         }
 
         File.Move(partial, complete, overwrite: true);
-        return transferred;
+        return new BlobFetch(transferred, Verified: true);
     }
 
     /// <summary>Deletes the cached copies of <paramref name="digests"/>.</summary>
@@ -138,3 +141,6 @@ public sealed class BlobCache
         }
     }
 }
+
+/// <summary>What <see cref="BlobCache.FetchAsync"/> did: bytes received, and whether it hashed the whole blob.</summary>
+public readonly record struct BlobFetch(long Transferred, bool Verified);

@@ -350,6 +350,7 @@ public static class ImagePuller
     {
         private readonly SemaphoreSlim _slots = new(Math.Max(1, options.Jobs));
         private readonly ConcurrentDictionary<Digest, Task> _fetches = new();
+        private readonly ConcurrentDictionary<Digest, bool> _verified = new();
         private long _bytesTransferred;
 
         public BlobCache Cache => cache;
@@ -361,13 +362,21 @@ public static class ImagePuller
         public Task Fetch(ImageLayer layer, CancellationToken cancellationToken) =>
             _fetches.GetOrAdd(layer.Descriptor.Digest, _ => FetchCoreAsync(layer, cancellationToken));
 
+        /// <summary>
+        /// The layer's blob, checked against its digest as it is read, unless this run
+        /// downloaded it into the cache and hashed every byte on the way (hashing the same
+        /// bytes twice cost 0.1 CPU-s per OS pull). A blob an earlier run left is checked.
+        /// </summary>
         public Stream OpenVerified(ImageLayer layer)
         {
             var blob = layer.Descriptor;
-            Stream raw = source.IsLocal
-                ? source.OpenBlobUnverifiedAsync(blob, 0, CancellationToken.None).GetAwaiter().GetResult()
-                : new FileStream(cache.CompletePath(blob.Digest), FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
-            return new VerifyingStream(raw, blob.Digest, blob.Size, $"blob {blob.Digest}");
+            if (source.IsLocal)
+            {
+                return new VerifyingStream(source.OpenBlobUnverifiedAsync(blob, 0, CancellationToken.None).GetAwaiter().GetResult(), blob.Digest, blob.Size, $"blob {blob.Digest}");
+            }
+
+            var file = new FileStream(cache.CompletePath(blob.Digest), FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
+            return _verified.ContainsKey(blob.Digest) ? file : new VerifyingStream(file, blob.Digest, blob.Size, $"blob {blob.Digest}");
         }
 
         public async Task ImportAsync(IReadOnlyList<ImageLayer> layers, RepoTransaction transaction, IReadOnlySet<Checksum> wanted, ConcurrentDictionary<Checksum, bool> claimed, CancellationTokenSource cancel)
@@ -428,7 +437,7 @@ public static class ImagePuller
             try
             {
                 var last = -ProgressStep;
-                var transferred = await WithLayerContextAsync(layer, () => cache.FetchAsync(source, layer.Descriptor, done =>
+                var fetch = await WithLayerContextAsync(layer, () => cache.FetchAsync(source, layer.Descriptor, done =>
                 {
                     if (done - last >= ProgressStep || done == total)
                     {
@@ -436,7 +445,12 @@ public static class ImagePuller
                         report(new PullProgress(PullStage.Fetch, digest, layer.Kind, done, total));
                     }
                 }, cancellationToken)).ConfigureAwait(false);
-                Interlocked.Add(ref _bytesTransferred, transferred);
+                Interlocked.Add(ref _bytesTransferred, fetch.Transferred);
+                if (fetch.Verified)
+                {
+                    _verified.TryAdd(layer.Descriptor.Digest, true);
+                }
+
                 Fetched.Add(layer.Descriptor.Digest);
             }
             finally

@@ -34,6 +34,31 @@ public class FaultTests
     }
 
     [Fact]
+    public async Task Pull_DamagedBlobLeftInTheCacheByAnEarlierRun_RejectedAtImportAndRepoUnchanged()
+    {
+        // A complete blob from an earlier run is not downloaded again, so nothing hashed it
+        // in this run: the import must check it against its digest.
+        using var registry = LocalRegistry.Start();
+        var (layout, built) = SmallImage.Value;
+        var image = PullTestImages.Push(registry, layout, built, "fixture/cached", "main");
+        var layer = built.Layers.First(l => l.Kind == ImageBuilder.LayerKind.Repo && l.Entries > 2).Descriptor.Digest.ToString();
+        var repo = PullTestImages.NewRepo("archive");
+        var cache = new BlobCache(repo);
+        Directory.CreateDirectory(cache.Directory);
+        var data = File.ReadAllBytes(registry.BlobDataPath(layer));
+        data[data.Length / 2] ^= 0xFF;
+        File.WriteAllBytes(cache.CompletePath(Digest.Parse(layer)), data);
+        var before = RepoSnapshot.Of(repo);
+        using var client = PullTestImages.Client();
+
+        var error = await Assert.ThrowsAsync<ImagePullException>(() =>
+            ImagePuller.PullAsync(ImagePullerTests.Options(repo, image, client: client), TestContext.Current.CancellationToken));
+
+        Assert.Contains(layer, error.Message, StringComparison.Ordinal);
+        Assert.Equal(before, RepoSnapshot.Of(repo));
+    }
+
+    [Fact]
     public async Task Pull_ManifestPointsAtMissingBlob_RejectedAndRepoUnchanged()
     {
         using var registry = LocalRegistry.Start();
