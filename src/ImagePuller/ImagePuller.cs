@@ -145,32 +145,34 @@ public static class ImagePuller
 
             using var transaction = repo.BeginTransaction();
             var claimed = new ConcurrentDictionary<Checksum, bool>();
-            await run.ImportAsync(wanted, transaction, plan.WantedFiles, claimed, downloads).ConfigureAwait(false);
-            var missing = plan.WantedFiles.Where(c => !transaction.HasObject(c, ObjectType.File)).ToList();
-            if (missing.Count > 0 && skipped.Count > 0)
+            // The commit, dirtrees and dirmetas are verified already: stage them while the
+            // layers import. The transaction is only disposed once this task has finished.
+            var metadata = Task.Run(() => StageMetadata(transaction, plan, commit), cancellationToken);
+            List<Checksum> missing;
+            try
             {
-                // The state file promised objects the repo no longer has (pruned?): read the rest.
-                await run.ImportAsync(skipped, transaction, plan.WantedFiles, claimed, downloads).ConfigureAwait(false);
+                await run.ImportAsync(wanted, transaction, plan.WantedFiles, claimed, downloads).ConfigureAwait(false);
                 missing = [.. plan.WantedFiles.Where(c => !transaction.HasObject(c, ObjectType.File))];
-                skipped = [];
+                if (missing.Count > 0 && skipped.Count > 0)
+                {
+                    // The state file promised objects the repo no longer has (pruned?): read the rest.
+                    await run.ImportAsync(skipped, transaction, plan.WantedFiles, claimed, downloads).ConfigureAwait(false);
+                    missing = [.. plan.WantedFiles.Where(c => !transaction.HasObject(c, ObjectType.File))];
+                    skipped = [];
+                }
+            }
+            finally
+            {
+                await metadata.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             }
 
+            await metadata.ConfigureAwait(false);
             if (missing.Count > 0)
             {
                 throw new InvalidDataException($"commit {commit}: {missing.Count} file objects of its tree are in no repo layer (first: {missing[0]})");
             }
 
             report(new PullProgress(PullStage.Commit, null, null, 0, 0, $"writing {transaction.StagedCount} objects, then ref {refText}"));
-            foreach (var (type, checksum, bytes) in plan.Metadata)
-            {
-                transaction.WriteMetadata(type, checksum, bytes);
-            }
-
-            if (plan.CommitMeta is not null)
-            {
-                transaction.WriteCommitMeta(commit, plan.CommitMeta);
-            }
-
             var written = transaction.StagedCount;
             transaction.SetRef(refName, commit);
             // Every layer is imported: drop the cached blobs (including downloads cancelled
@@ -194,6 +196,19 @@ public static class ImagePuller
             await downloads.CancelAsync().ConfigureAwait(false);
             await run.SettleAsync().ConfigureAwait(false);
             throw;
+        }
+    }
+
+    private static void StageMetadata(RepoTransaction transaction, CommitPlan plan, Checksum commit)
+    {
+        foreach (var (type, checksum, bytes) in plan.Metadata)
+        {
+            transaction.WriteMetadata(type, checksum, bytes);
+        }
+
+        if (plan.CommitMeta is not null)
+        {
+            transaction.WriteCommitMeta(commit, plan.CommitMeta);
         }
     }
 
