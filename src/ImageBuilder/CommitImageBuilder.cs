@@ -132,6 +132,14 @@ public static class CommitImageBuilder
         var commit = Commit.Parse(commitBytes);
         var commitMeta = repo.TryReadMetadataBytes(checksum, ObjectType.CommitMeta);
         var tree = CommitTree.Read(repo, commit, cancellationToken);
+        if (options.Base is null && ElfInterpreter.Read(options.WebserverExecutable) is { } loader && !tree.ResolvesToFile(loader))
+        {
+            // The kernel starts the loader first; without it the entrypoint fails with ENOENT.
+            options.Warn?.Invoke(
+                $"commit {checksum} has no {loader}, the loader the image's webserver needs: its ENTRYPOINT /ostree/repo-webserver will not start "
+                + "(a shell and pulls from the image still work; serve the repo with 'ostree-container serve', or commit an OS with glibc)");
+        }
+
         var deltas = StaticDeltas.List(repo.Path).Where(d => d.Name.To == checksum).OrderBy(d => d.Name.ToString(), StringComparer.Ordinal).ToList();
 
         var chunkCount = (options.MaxLayers - 1 - deltas.Count) / 2;

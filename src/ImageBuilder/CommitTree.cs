@@ -52,14 +52,14 @@ public sealed class CommitTree
 {
     private const string UsrEtc = "usr/etc";
 
-    private readonly Lazy<HashSet<string>> _paths;
+    private readonly Lazy<Dictionary<string, TreeEntry>> _paths;
 
     private CommitTree(IReadOnlyList<TreeEntry> entries, IReadOnlyDictionary<string, TreeEntry> directories, IReadOnlyList<Checksum> dirTrees)
     {
         Entries = entries;
         Directories = directories;
         DirTrees = dirTrees;
-        _paths = new Lazy<HashSet<string>>(() => entries.Select(e => e.Path).ToHashSet(StringComparer.Ordinal));
+        _paths = new Lazy<Dictionary<string, TreeEntry>>(() => entries.ToDictionary(e => e.Path, StringComparer.Ordinal));
     }
 
     /// <summary>Every path, directories included, in ordinal order.</summary>
@@ -129,7 +129,66 @@ public sealed class CommitTree
     }
 
     /// <summary>True when the tree has <paramref name="path"/> (any kind).</summary>
-    public bool Contains(string path) => _paths.Value.Contains(path);
+    public bool Contains(string path) => _paths.Value.ContainsKey(path);
+
+    /// <summary>
+    /// Whether the absolute <paramref name="path"/> reaches a regular file inside the image,
+    /// following symlinks in the tree the way the kernel would (at most 40 of them).
+    /// </summary>
+    public bool ResolvesToFile(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        var pending = new Stack<string>(path.Split('/', StringSplitOptions.RemoveEmptyEntries).Reverse());
+        var resolved = new List<string>();
+        for (var links = 0; pending.TryPop(out var name);)
+        {
+            if (name == ".")
+            {
+                continue;
+            }
+
+            if (name == "..")
+            {
+                if (resolved.Count > 0)
+                {
+                    resolved.RemoveAt(resolved.Count - 1);
+                }
+
+                continue;
+            }
+
+            resolved.Add(name);
+            if (!_paths.Value.TryGetValue(string.Join('/', resolved), out var entry))
+            {
+                return false;
+            }
+
+            if (entry.Kind == TreeEntryKind.Symlink)
+            {
+                if (++links > 40)
+                {
+                    return false;
+                }
+
+                resolved.RemoveAt(resolved.Count - 1);
+                if (entry.SymlinkTarget.StartsWith('/'))
+                {
+                    resolved.Clear();
+                }
+
+                foreach (var part in entry.SymlinkTarget.Split('/', StringSplitOptions.RemoveEmptyEntries).Reverse())
+                {
+                    pending.Push(part);
+                }
+            }
+            else if (entry.Kind == TreeEntryKind.File)
+            {
+                return pending.Count == 0;
+            }
+        }
+
+        return resolved.Count > 0 && _paths.Value.TryGetValue(string.Join('/', resolved), out var last) && last.Kind == TreeEntryKind.File;
+    }
 
     /// <summary>The parent directory of an image path (<c>""</c> for top-level paths).</summary>
     public static string Parent(string path)

@@ -41,6 +41,13 @@ public sealed record ImageBuildOptions
     public Action<string>? Log { get; init; }
 
     /// <summary>
+    /// Receives problems with the image that do not stop the build (one line each), such as
+    /// an OS tree the entrypoint cannot start in. Meant to be shown even when
+    /// <see cref="Log"/> is quiet.
+    /// </summary>
+    public Action<string>? Warn { get; init; }
+
+    /// <summary>
     /// The image to derive from (<c>--from</c>), opened with <see cref="BaseImage.OpenAsync"/>:
     /// the new image is its layers followed by ours, and our tree layers hold only what
     /// differs from its filesystem. Null builds a standalone image.

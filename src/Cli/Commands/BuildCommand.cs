@@ -85,6 +85,7 @@ internal static class BuildCommand
                 Labels = CommonOptions.KeyValues(parse.GetValue(labels), "--label").ToDictionary(p => p.Key, p => (string)p.Value.Value, StringComparer.Ordinal),
                 Platform = parse.GetValue(platform) is { } p ? ParsePlatform(p) : Platform.Current,
                 Log = parse.GetValue(quiet) ? null : line => error.WriteLine(line),
+                Warn = line => error.WriteLine($"ostree-container: warning: {line}"),
             };
             var watch = Stopwatch.StartNew();
             var log = options.Log ?? (_ => { });

@@ -32,6 +32,20 @@ public class BuildCommandTests
     }
 
     [Fact]
+    public void Build_QuietFromATreeWithoutTheLoader_StillWarnsOnOneLine()
+    {
+        // The small fixture has no glibc: the image's webserver could not start in it.
+        var dir = Path.Combine(Fixtures.TempDirectory("cli-build"), "layout");
+
+        var result = CliRunner.Run(Build("--oci-dir", dir, "-q"));
+
+        Assert.Equal(0, result.ExitCode);
+        var line = Assert.Single(result.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("ostree-container: warning: commit ", line, StringComparison.Ordinal);
+        Assert.Contains("ld-linux", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Build_Push_SkopeoCopiesItBackWithTheSameDigestAndARebuildUploadsNothing()
     {
         using var registry = LocalRegistry.Start();
