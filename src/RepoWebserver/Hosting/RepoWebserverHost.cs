@@ -20,6 +20,9 @@ namespace OstreeContainer.RepoWebserver.Hosting;
 /// </summary>
 public static class RepoWebserverHost
 {
+    /// <summary>The logger ASP.NET Core's hosting layer writes request start and finish to.</summary>
+    private const string HostingDiagnosticsCategory = "Microsoft.AspNetCore.Hosting.Diagnostics";
+
     private static readonly Dictionary<string, string> SwitchMappings = new(StringComparer.Ordinal)
     {
         ["--repo"] = $"{RepoWebserverOptions.Section}:Repo",
@@ -85,12 +88,22 @@ public static class RepoWebserverHost
         });
         builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = TimeSpan.FromSeconds(options.ShutdownSeconds));
 
-        builder.Services.AddSerilog((_, logger) => logger
-            .MinimumLevel.Information()
-            .MinimumLevel.Override("Microsoft.AspNetCore", LogEventLevel.Warning)
-            .MinimumLevel.Override("Microsoft.Hosting", LogEventLevel.Information)
-            .Enrich.FromLogContext()
-            .WriteTo.Async(sink => sink.Console(new CompactJsonFormatter())));
+        builder.Services.AddSerilog((_, logger) =>
+        {
+            logger
+                .MinimumLevel.Information()
+                .MinimumLevel.Override("Microsoft.AspNetCore", LogEventLevel.Warning)
+                .MinimumLevel.Override("Microsoft.Hosting", LogEventLevel.Information)
+                .Enrich.FromLogContext()
+                .WriteTo.Async(sink => sink.Console(new CompactJsonFormatter()));
+            if (!options.RequestLogging)
+            {
+                // While this logger is enabled at any level, ASP.NET Core starts an Activity and a
+                // log scope for every request, only for the request log lines to carry their ids.
+                // Without those lines nothing reads them.
+                logger.MinimumLevel.Override(HostingDiagnosticsCategory, LevelAlias.Off);
+            }
+        });
 
         var otel = builder.Services.AddOpenTelemetry()
             .WithMetrics(metrics => metrics
