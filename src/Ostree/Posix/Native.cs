@@ -20,6 +20,12 @@ internal static partial class Native
     internal const int ENOSYS = 38;
     internal const uint RENAME_NOREPLACE = 1;
     internal const int EINTR = 4;
+    internal const int EPERM = 1;
+    internal const int EACCES = 13;
+    internal const int ENOTDIR = 20;
+    internal const int ELOOP = 40;
+    internal const int O_RDONLY = 0;
+    internal const int O_NOFOLLOW = 0x20000;
     internal const int O_WRONLY = 0x1;
     internal const int O_CREAT = 0x40;
     internal const int O_EXCL = 0x80;
@@ -45,6 +51,9 @@ internal static partial class Native
 
     [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial int Open(string path, int flags, uint mode);
+
+    [LibraryImport("libc", EntryPoint = "pread", SetLastError = true)]
+    internal static partial nint PRead(Microsoft.Win32.SafeHandles.SafeFileHandle fd, Span<byte> buffer, nuint count, long offset);
 
     [LibraryImport("libc", EntryPoint = "write", SetLastError = true)]
     internal static partial nint Write(int fd, ReadOnlySpan<byte> buffer, nuint count);

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Globalization;
 using Microsoft.Net.Http.Headers;
+using OstreeContainer.Ostree.Posix;
 
 namespace OstreeContainer.RepoWebserver.Serving;
 
@@ -85,14 +86,14 @@ public static class RepoFileResponder
     /// </summary>
     private static async Task SendFromDiskAsync(HttpContext context, string path, long offset, long length)
     {
-        using var handle = PosixFile.OpenRead(path);
+        using var handle = FileSystem.OpenReadNoFollow(path);
         var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Min(length, ChunkSize));
         try
         {
             var body = context.Response.Body;
             while (length > 0)
             {
-                var read = PosixFile.Read(handle, buffer.AsSpan(0, (int)Math.Min(length, buffer.Length)), offset);
+                var read = FileSystem.Read(handle, buffer.AsSpan(0, (int)Math.Min(length, buffer.Length)), offset);
                 if (read == 0)
                 {
                     // Truncated under us: abort rather than send a short body as if complete.
