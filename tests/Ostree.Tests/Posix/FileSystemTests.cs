@@ -73,4 +73,24 @@ public sealed class FileSystemTests : IDisposable
 
         Assert.Contains(from, e.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void OpenReadNoFollow_ReadsAtOffsets_AndRefusesASymlinkOrMissingFileAsNotFound()
+    {
+        var path = Path.Combine(_dir, "object");
+        File.WriteAllBytes(path, [1, 2, 3, 4, 5]);
+        var link = Path.Combine(_dir, "link");
+        File.CreateSymbolicLink(link, path);
+
+        using (var handle = FileSystem.OpenReadNoFollow(path))
+        {
+            var buffer = new byte[8];
+            Assert.Equal(3, FileSystem.Read(handle, buffer, 2));
+            Assert.Equal(new byte[] { 3, 4, 5 }, buffer[..3]);
+            Assert.Equal(0, FileSystem.Read(handle, buffer, 5));
+        }
+
+        Assert.Throws<FileNotFoundException>(() => FileSystem.OpenReadNoFollow(link));
+        Assert.Throws<FileNotFoundException>(() => FileSystem.OpenReadNoFollow(Path.Combine(_dir, "absent")));
+    }
 }
