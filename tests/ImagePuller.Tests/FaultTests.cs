@@ -85,7 +85,7 @@ public class FaultTests
         var (layout, built) = SmallImage.Value;
         PullTestImages.Push(registry, layout, built, "fixture/drop", "main");
         var meta = built.Layers.Single(l => l.Kind == ImageBuilder.LayerKind.Meta).Descriptor;
-        using var proxy = new FaultProxy(registry.Port, dropAfterBytes: meta.Size / 2);
+        using var proxy = new RegistryFaultProxy(registry.Port, dropAfterBytes: meta.Size / 2);
         var repo = PullTestImages.NewRepo("archive");
         using var client = PullTestImages.Client();
 
@@ -161,7 +161,7 @@ public class FaultTests
         var repoLayers = built.Layers.Where(l => l.Kind == ImageBuilder.LayerKind.Repo).Select(l => l.Descriptor)
             .DistinctBy(d => d.Digest).OrderByDescending(d => d.Size).ToList();
         var (stalled, failing) = (repoLayers[0].Digest.ToString(), repoLayers[1].Digest.ToString());
-        using var proxy = new FaultProxy(registry.Port, (method, path, seen) =>
+        using var proxy = new RegistryFaultProxy(registry.Port, (method, path, seen) =>
             method != "GET" ? HttpFault.None
             : path.EndsWith(meta, StringComparison.Ordinal) && seen == 0 ? HttpFault.TooManyRequests
             : path.EndsWith(failing, StringComparison.Ordinal) && seen < 2 ? HttpFault.ServerError
@@ -200,7 +200,7 @@ public class FaultTests
         var (layout, built) = SmallImage.Value;
         PullTestImages.Push(registry, layout, built, "fixture/broken", "main");
         var failing = built.Layers.First(l => l.Kind == ImageBuilder.LayerKind.Repo && l.Entries > 2).Descriptor.Digest.ToString();
-        using var proxy = new FaultProxy(registry.Port, (method, path, _) =>
+        using var proxy = new RegistryFaultProxy(registry.Port, (method, path, _) =>
             method == "GET" && path.EndsWith(failing, StringComparison.Ordinal) ? HttpFault.ServerError : HttpFault.None);
         var repo = PullTestImages.NewRepo("bare-user");
         // A repo that already holds something, so "unchanged" is not just "empty".

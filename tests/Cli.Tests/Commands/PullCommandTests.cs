@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using System.Text.Json;
 
 namespace OstreeContainer.Cli.Tests.Commands;
@@ -28,7 +26,7 @@ public class PullCommandTests
         var pushed = CliRunner.Run("push", $"oci:{OsLayout.Value}:c2", $"docker://{registry.Host}/os/kill:c2", "--tls-verify=false");
         Assert.True(pushed.ExitCode == 0, pushed.Stderr);
         // 4 MB/s per connection: the ~120 MB of repo and meta layers take far longer than the kill delay.
-        using var proxy = new ThrottlingProxy(registry.Port, bytesPerSecond: 4 << 20);
+        using var proxy = new RegistryFaultProxy(registry.Port, dropAfterBytes: long.MaxValue) { BytesPerSecond = 4 << 20 };
         var repo = Path.Combine(Fixtures.TempDirectory("cli-pull-kill"), "repo");
         Peer.Check("ostree", "init", $"--repo={repo}", "--mode=archive");
         var before = RepoSnapshot.Of(repo);
@@ -173,82 +171,5 @@ public class PullCommandTests
         var dir = Path.Combine(Fixtures.TempDirectory("cli-checkout"), "tree");
         Peer.Ostree(repo, "checkout", "-U", rev, dir);
         return dir;
-    }
-
-    /// <summary>A TCP proxy on 127.0.0.1 (port 0) that sends server bytes to the client at a capped rate (0: no cap).</summary>
-    private sealed class ThrottlingProxy : IDisposable
-    {
-        private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
-        private readonly int _upstreamPort;
-        private readonly CancellationTokenSource _stop = new();
-
-        public ThrottlingProxy(int upstreamPort, long bytesPerSecond)
-        {
-            _upstreamPort = upstreamPort;
-            BytesPerSecond = bytesPerSecond;
-            _listener.Start();
-            _ = AcceptLoopAsync();
-        }
-
-        public long BytesPerSecond { get; set; }
-
-        public string Host => $"127.0.0.1:{((IPEndPoint)_listener.LocalEndpoint).Port}";
-
-        public void Dispose()
-        {
-            _stop.Cancel();
-            _listener.Stop();
-        }
-
-        private async Task AcceptLoopAsync()
-        {
-            while (!_stop.IsCancellationRequested)
-            {
-                try
-                {
-                    _ = ServeAsync(await _listener.AcceptTcpClientAsync(_stop.Token));
-                }
-                catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException)
-                {
-                    return;
-                }
-            }
-        }
-
-        private async Task ServeAsync(TcpClient client)
-        {
-            using (client)
-            using (var upstream = new TcpClient())
-            {
-                try
-                {
-                    await upstream.ConnectAsync(IPAddress.Loopback, _upstreamPort, _stop.Token);
-                    var toServer = client.GetStream().CopyToAsync(upstream.GetStream(), _stop.Token);
-                    var toClient = CopyThrottledAsync(upstream.GetStream(), client.GetStream());
-                    await Task.WhenAny(toServer, toClient);
-                }
-                catch (Exception e) when (e is IOException or SocketException or OperationCanceledException)
-                {
-                }
-            }
-        }
-
-        private async Task CopyThrottledAsync(Stream from, Stream to)
-        {
-            var buffer = new byte[16 * 1024];
-            var clock = Stopwatch.StartNew();
-            long sent = 0;
-            int n;
-            while ((n = await from.ReadAsync(buffer, _stop.Token)) > 0)
-            {
-                await to.WriteAsync(buffer.AsMemory(0, n), _stop.Token);
-                sent += n;
-                var rate = BytesPerSecond;
-                if (rate > 0 && TimeSpan.FromSeconds((double)sent / rate) - clock.Elapsed is { Ticks: > 0 } ahead)
-                {
-                    await Task.Delay(ahead, _stop.Token);
-                }
-            }
-        }
     }
 }

@@ -3,10 +3,10 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 
-namespace OstreeContainer.ImagePuller.Tests;
+namespace OstreeContainer.TestSupport;
 
-/// <summary>What <see cref="FaultProxy"/> does with one HTTP request.</summary>
-internal enum HttpFault
+/// <summary>What <see cref="RegistryFaultProxy"/> does with one HTTP request.</summary>
+public enum HttpFault
 {
     /// <summary>Forwarded untouched.</summary>
     None,
@@ -22,18 +22,19 @@ internal enum HttpFault
 }
 
 /// <summary>One request as the proxy saw it.</summary>
-internal sealed record ProxiedRequest(string Method, string Path, string? Range, HttpFault Fault);
+public sealed record ProxiedRequest(string Method, string Path, string? Range, HttpFault Fault);
 
 /// <summary>
 /// A proxy on 127.0.0.1 (port 0) in front of a real server. In TCP mode it drops the first
 /// connection that has sent <see cref="DropAfterBytes"/> bytes back to the client — a
-/// connection lost in the middle of a blob — and forwards everything else untouched. In
+/// connection lost in the middle of a blob — and forwards everything else, no faster than
+/// <see cref="BytesPerSecond"/> per connection when that is set (a slow link). In
 /// HTTP mode a rule decides per request (method, path, how many times that path was asked
 /// for before) whether it is forwarded, answered with an error, or stalled mid-body; each
 /// request gets its own upstream connection (<c>Connection: close</c>), so the rule sees
 /// every one, and <see cref="Log"/> records them.
 /// </summary>
-internal sealed class FaultProxy : IDisposable
+public sealed class RegistryFaultProxy : IDisposable
 {
     private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
     private readonly int _upstreamPort;
@@ -43,7 +44,7 @@ internal sealed class FaultProxy : IDisposable
     private readonly CancellationTokenSource _stop = new();
     private int _dropped;
 
-    public FaultProxy(int upstreamPort, long dropAfterBytes)
+    public RegistryFaultProxy(int upstreamPort, long dropAfterBytes)
     {
         _upstreamPort = upstreamPort;
         DropAfterBytes = dropAfterBytes;
@@ -52,13 +53,16 @@ internal sealed class FaultProxy : IDisposable
     }
 
     /// <summary>HTTP mode: <paramref name="rule"/> gets method, path and the number of earlier requests for that path.</summary>
-    public FaultProxy(int upstreamPort, Func<string, string, int, HttpFault> rule)
+    public RegistryFaultProxy(int upstreamPort, Func<string, string, int, HttpFault> rule)
         : this(upstreamPort, long.MaxValue)
     {
         _rule = rule;
     }
 
     public long DropAfterBytes { get; }
+
+    /// <summary>TCP mode: the most bytes per second each connection sends to the client; 0, no cap. May change while connections run.</summary>
+    public long BytesPerSecond { get; set; }
 
     public string Host => $"127.0.0.1:{((IPEndPoint)_listener.LocalEndpoint).Port}";
 
@@ -116,6 +120,7 @@ internal sealed class FaultProxy : IDisposable
     private async Task CopyWithFaultAsync(Stream from, Stream to)
     {
         var buffer = new byte[16 * 1024];
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         long sent = 0;
         int n;
         while ((n = await from.ReadAsync(buffer, _stop.Token)) > 0)
@@ -127,6 +132,11 @@ internal sealed class FaultProxy : IDisposable
 
             await to.WriteAsync(buffer.AsMemory(0, n), _stop.Token);
             sent += n;
+            var rate = BytesPerSecond;
+            if (rate > 0 && TimeSpan.FromSeconds((double)sent / rate) - clock.Elapsed is { Ticks: > 0 } ahead)
+            {
+                await Task.Delay(ahead, _stop.Token);
+            }
         }
     }
 
