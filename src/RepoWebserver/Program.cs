@@ -1,3 +1,4 @@
 using OstreeContainer.RepoWebserver.Hosting;
 
-return await RepoWebserverHost.RunAsync(args, Console.Error);
+// This process only serves, so its sockets may complete inline (RepoWebserverHost.Build).
+return await RepoWebserverHost.RunAsync(args, Console.Error, ownsProcess: true, CancellationToken.None);

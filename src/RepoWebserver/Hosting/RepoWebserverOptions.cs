@@ -38,6 +38,14 @@ public sealed class RepoWebserverOptions
     /// <summary>Log one JSON line per request.</summary>
     public bool RequestLogging { get; set; } = true;
 
+    /// <summary>
+    /// Handle each request on the socket event thread that saw it arrive, instead of
+    /// handing it to the thread pool and its reply to a send thread (see
+    /// <see cref="RepoWebserverHost"/>). Nothing a request does here blocks for long: files
+    /// come from the page cache and transcoding runs on the thread pool.
+    /// </summary>
+    public bool InlineIo { get; set; } = true;
+
     /// <summary>Most simultaneous connections accepted.</summary>
     public int MaxConnections { get; set; } = 4096;
 

@@ -78,6 +78,50 @@ public sealed class NativeExecutableTests : IClassFixture<NativeExecutableTests.
         }
     }
 
+    [Theory]
+    [InlineData(null, 2)]
+    [InlineData("false", 1)]
+    public async Task Run_InlineIo_GivesEveryCoreASocketEventThreadUnlessTurnedOff(string? inlineIo, int expectedEventThreads)
+    {
+        // The runtime runs one socket event thread unless inline completions are on, and then
+        // one per core: the thread count shows the executable switched them on before its
+        // first socket operation. Two cores are simulated so the two cases differ anywhere.
+        var port = FreePort();
+        var start = new ProcessStartInfo(Path.Combine(_published.Directory, "repo-webserver"))
+        {
+            ArgumentList = { "--repo", Fixtures.SmallRepo.ArchiveRepo, "--urls", $"http://127.0.0.1:{port}", "--request-logging", "false" },
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = Fixtures.TempDirectory("aot-inline"),
+        };
+        start.Environment["DOTNET_PROCESSOR_COUNT"] = "2";
+        start.Environment.Remove("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS");
+        if (inlineIo is not null)
+        {
+            start.ArgumentList.Add("--inline-io");
+            start.ArgumentList.Add(inlineIo);
+        }
+
+        using var process = Process.Start(start)!;
+        try
+        {
+            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/") };
+            await WaitReadyAsync(http);
+            var summary = await http.GetByteArrayAsync("repo/summary");
+
+            var eventThreads = System.IO.Directory.GetDirectories($"/proc/{process.Id}/task")
+                .Count(t => File.ReadAllText(Path.Combine(t, "comm")).Trim() == ".NET Sockets");
+
+            Assert.NotEmpty(summary);
+            Assert.Equal(expectedEventThreads, eventThreads);
+        }
+        finally
+        {
+            process.Kill();
+            await process.WaitForExitAsync();
+        }
+    }
+
     private static async Task WaitReadyAsync(HttpClient http)
     {
         for (var i = 0; i < 200; i++)
