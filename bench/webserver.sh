@@ -50,21 +50,40 @@ now_ns() { date +%s%N; }
 record() { echo "$2" >> "$work/$1.values"; }          # record NAME VALUE
 med() { median < "$work/$1.values"; }
 
-# wait_ready URL: polls until the URL answers, prints milliseconds since $start_ns
-wait_ready() {
-    local url=$1
-    for _ in $(seq 1 2000); do
-        if curl -fs -o /dev/null "$url"; then
-            echo $(( ($(now_ns) - start_ns) / 1000000 ))
-            return 0
-        fi
-        sleep 0.005
-    done
-    echo "server at $url did not answer" >&2
-    return 1
+# launch PORT LOG CMD...: starts CMD (output to LOG), waits until GET /healthz on PORT
+# answers 200, and sets server_pid and start_ms (milliseconds from exec to that answer).
+# A python process starts the server and then polls every millisecond over a raw socket:
+# timing from inside the poller leaves out the poller's own start-up, and a loop of curl
+# processes (fork and exec, about 5 ms of CPU each) competed with the starting server for
+# the two cores, adding 40-70 ms to both servers' times. The server outlives the poller.
+launch() {
+    local port=$1 log=$2 out; shift 2
+    out=$(/usr/bin/python3 - "$port" "$log" "$@" <<'PY'
+import socket, subprocess, sys, time
+port, log, command = int(sys.argv[1]), sys.argv[2], sys.argv[3:]
+request = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+with open(log, "ab") as output:
+    started = time.monotonic_ns()
+    server = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, start_new_session=True)
+while time.monotonic_ns() - started < 10_000_000_000 and server.poll() is None:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+            s.sendall(request)
+            if s.recv(64).startswith(b"HTTP/1.1 200"):
+                print(server.pid, (time.monotonic_ns() - started) // 1_000_000)
+                sys.exit(0)
+    except OSError:
+        pass
+    time.sleep(0.001)
+server.kill()
+sys.exit(f"server on port {port} did not answer: {' '.join(command)}")
+PY
+    ) || { cat "$log" >&2; exit 1; }
+    read -r server_pid start_ms <<< "$out"
+    pids+=("$server_pid")
 }
 
-# start_nginx REPO PORT: runs nginx in the foreground (background job), sets server_pid
+# start_nginx REPO PORT: runs nginx in the foreground, sets server_pid and start_ms
 start_nginx() {
     local repo=$1 port=$2 dir
     dir=$(mktemp -d "$work/nginx.XXXXXX")
@@ -73,24 +92,24 @@ start_nginx() {
         location /repo/ { alias $repo/; }
         location = /healthz { return 200 \"ok\\n\"; }
     }"
-    start_ns=$(now_ns)
-    nginx -p "$dir" -e "$dir/error.log" -c "$dir/nginx.conf" &
-    server_pid=$!
-    pids+=("$server_pid")
+    launch "$port" "$dir/error.log" nginx -p "$dir" -e "$dir/error.log" -c "$dir/nginx.conf"
 }
 
 # start_ours REPO PORT: runs repo-webserver with a fresh transcode cache, sets server_pid
+# and start_ms
 start_ours() {
     local repo=$1 port=$2 cache
     cache=$(mktemp -d "$work/cache.XXXXXX")
-    start_ns=$(now_ns)
-    "$ours_bin" --repo "$repo" --urls "http://127.0.0.1:$port" --request-logging false --cache-dir "$cache" "${ours_extra[@]}" \
-        > "$work/ours.log" 2>&1 &
-    server_pid=$!
-    pids+=("$server_pid")
+    launch "$port" "$work/ours.log" "$ours_bin" --repo "$repo" --urls "http://127.0.0.1:$port" --request-logging false \
+        --cache-dir "$cache" "${ours_extra[@]}"
 }
 
-stop_server() { kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; }
+# stop_server: the server is not this shell's child (the poller started it): wait for
+# its pid to vanish.
+stop_server() {
+    kill "$server_pid" 2>/dev/null || true
+    while kill -0 "$server_pid" 2>/dev/null; do sleep 0.01; done
+}
 rss_kb() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; }   # rss_kb PID VmRSS|VmHWM
 
 # client URL: a fresh bare-user repo with remote origin, path on stdout
@@ -144,7 +163,7 @@ for i in $(seq 1 "$runs"); do
         port=$(free_port)
         "start_$who" "$REPO" "$port"
         base=http://127.0.0.1:$port
-        record "$who-start" "$(wait_ready "$base/healthz")"
+        record "$who-start" "$start_ms"
         sleep 0.5
         record "$who-idle-rss" "$(rss_kb "$server_pid" VmRSS)"
 
@@ -173,7 +192,6 @@ for i in $(seq 1 "$runs"); do
     port=$(free_port)
     ours_extra=()
     start_ours "$bareuser" "$port"
-    wait_ready "http://127.0.0.1:$port/healthz" > /dev/null
     for attempt in first repeat; do
         c=$(client "http://127.0.0.1:$port/repo")
         timed_pull "ours-bareuser-$attempt" "$c" --disable-static-deltas
@@ -184,7 +202,6 @@ for i in $(seq 1 "$runs"); do
     stop_server
     port=$(free_port)
     start_nginx "$REPO" "$port"
-    wait_ready "http://127.0.0.1:$port/healthz" > /dev/null
     for attempt in first repeat; do
         c=$(client "http://127.0.0.1:$port/repo")
         timed_pull "nginx-archive-$attempt" "$c" --disable-static-deltas
