@@ -14,7 +14,7 @@ runs=${1:-3}
 
 publish_bin
 work=$(mktemp -d /var/tmp/oc-bench.XXXXXX)
-trap 'rm -rf "$work"' EXIT
+trap 'discard "$work"' EXIT
 
 
 pipeline='set -eo pipefail
@@ -28,12 +28,15 @@ umoci init --layout "$3/layout"
 umoci new --image "$3/layout:bench"
 umoci insert --image "$3/layout:bench" "$3/co" /'
 
+# Each run writes into folders of its own, kept until the end (see discard in lib.sh).
 for i in $(seq 1 "$runs"); do
-    rm -rf "$work/layout" "$work/pipe" "$work/umoci"; mkdir -p "$work/pipe" "$work/umoci"
-    measure build-ours "$oc" build -q --repo "$REPO" --ref "$C2" --oci-dir "$work/layout:bench"
-    measure build-pipeline bash -c "$pipeline" pipeline "$REPO" "$C2" "$work/pipe"
-    measure build-umoci bash -c "$umoci_job" umoci "$REPO" "$C2" "$work/umoci"
+    mkdir -p "$work/pipe.$i" "$work/umoci.$i"
+    measure build-ours "$oc" build -q --repo "$REPO" --ref "$C2" --oci-dir "$work/layout.$i:bench"
+    measure build-pipeline bash -c "$pipeline" pipeline "$REPO" "$C2" "$work/pipe.$i"
+    measure build-umoci bash -c "$umoci_job" umoci "$REPO" "$C2" "$work/umoci.$i"
 done
+ln -s "pipe.$runs" "$work/pipe"
+ln -s "layout.$runs" "$work/layout"
 
 # gzip -6 alone over the same tree as one tar: the one-core limit.
 tar --numeric-owner -C "$work/pipe/co" -cf "$work/tree.tar" .

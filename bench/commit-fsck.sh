@@ -11,18 +11,18 @@ tree=$fixtures/os/tree1
 
 publish_cli
 work=$(mktemp -d /var/tmp/oc-bench.XXXXXX)
-trap 'rm -rf "$work"' EXIT
+trap 'discard "$work"' EXIT
 
 
 for i in $(seq 1 "$runs"); do
-    rm -rf "$work/ours" "$work/peer"
-    "$oc" init --repo "$work/ours" --mode archive >/dev/null
-    ostree init --repo="$work/peer" --mode=archive
-    measure commit-ours "$oc" commit --repo "$work/ours" -b bench --timestamp=@1 --tree=dir="$tree"
-    measure commit-ostree ostree commit --repo="$work/peer" -b bench --timestamp=@1 --tree=dir="$tree"
-    [ "$(cat "$work/ours/refs/heads/bench")" = "$(cat "$work/peer/refs/heads/bench")" ] || { echo "commit checksums differ" >&2; exit 1; }
-    measure fsck-ours "$oc" fsck --repo "$work/peer"
-    measure fsck-ostree ostree fsck --repo="$work/peer"
+    ours=$work/ours.$i peer=$work/peer.$i   # kept until the end (see discard)
+    "$oc" init --repo "$ours" --mode archive >/dev/null
+    ostree init --repo="$peer" --mode=archive
+    measure commit-ours "$oc" commit --repo "$ours" -b bench --timestamp=@1 --tree=dir="$tree"
+    measure commit-ostree ostree commit --repo="$peer" -b bench --timestamp=@1 --tree=dir="$tree"
+    [ "$(cat "$ours/refs/heads/bench")" = "$(cat "$peer/refs/heads/bench")" ] || { echo "commit checksums differ" >&2; exit 1; }
+    measure fsck-ours "$oc" fsck --repo "$peer"
+    measure fsck-ostree ostree fsck --repo="$peer"
 done
 
 files=$(find "$tree" -type f | wc -l)

@@ -16,6 +16,24 @@ fi
 # shellcheck disable=SC1091
 . "$fixtures/os/commits.env"   # REPO BRANCH C1 C2
 
+# discard DIR...: removes bench data. Deleting a repo of ~10k files makes ext4 scan its
+# inode tables on every file creation for the next 1-6 minutes (recently_deleted), which
+# slowed whichever pull or commit came next, on either side. Each bench keeps its data
+# until it ends; under bench/run (BENCH_TRASH set) it is moved aside and deleted only
+# after the last bench.
+discard() {
+    local d
+    for d in "$@"; do
+        [ -e "$d" ] || continue
+        if [ -n "${BENCH_TRASH:-}" ]; then
+            mkdir -p "$BENCH_TRASH"
+            mv "$d" "$(mktemp -d "$BENCH_TRASH/x.XXXXXX")/"
+        else
+            rm -rf "$d"
+        fi
+    done
+}
+
 # measure NAME CMD... : runs CMD under /usr/bin/time, appends "seconds peak-kb" to
 # $work/NAME.times (the caller sets $work); stops the bench if CMD fails.
 measure() {

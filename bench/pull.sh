@@ -20,7 +20,7 @@ nginx_pid=
 cleanup() {
     stop_registry
     if [ -n "$nginx_pid" ]; then kill "$nginx_pid" 2>/dev/null || true; wait "$nginx_pid" 2>/dev/null || true; fi
-    rm -rf "$work"
+    discard "$work"
 }
 trap cleanup EXIT
 

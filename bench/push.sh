@@ -11,7 +11,7 @@ runs=${1:-3}
 
 publish_bin
 work=$(mktemp -d /var/tmp/oc-bench.XXXXXX)
-trap 'stop_registry; rm -rf "$work"' EXIT
+trap 'stop_registry; discard "$work"' EXIT
 
 "$oc" build -q --repo "$REPO" --ref "$C2" --oci-dir "$work/layout:bench" --webserver "$bin/native/repo-webserver" >/dev/null
 size_mb=$(du -sm "$work/layout/blobs" | cut -f1)

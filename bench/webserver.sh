@@ -18,7 +18,7 @@ work=$(mktemp -d /var/tmp/oc-bench-web.XXXXXX)
 pids=()
 cleanup() {
     for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
-    rm -rf "$work"
+    discard "$work"
 }
 trap cleanup EXIT
 
@@ -176,13 +176,11 @@ for i in $(seq 1 "$runs"); do
         c=$(client "$base/repo")
         timed_pull "$who-pull" "$c" --disable-static-deltas
         [ "$i" = 1 ] && ostree --repo="$c" fsck -q >/dev/null
-        rm -rf "$c"
         c=$(client "$base/repo")
         ostree --repo="$c" pull-local "$REPO" "$C1" >/dev/null
         ostree --repo="$c" refs --create="origin:$BRANCH" "$C1"
         timed_pull "$who-delta" "$c"
         grep -q 'delta parts' "$work/pull.out" || { echo "$who: the delta was not used" >&2; exit 1; }
-        rm -rf "$c"
 
         record "$who-peak-rss" "$(rss_kb "$server_pid" VmHWM)"
         stop_server
@@ -196,7 +194,6 @@ for i in $(seq 1 "$runs"); do
         c=$(client "http://127.0.0.1:$port/repo")
         timed_pull "ours-bareuser-$attempt" "$c" --disable-static-deltas
         [ "$i" = 1 ] && [ "$attempt" = first ] && ostree --repo="$c" fsck -q >/dev/null
-        rm -rf "$c"
     done
     record "ours-bareuser-peak-rss" "$(rss_kb "$server_pid" VmHWM)"
     stop_server
@@ -205,7 +202,6 @@ for i in $(seq 1 "$runs"); do
     for attempt in first repeat; do
         c=$(client "http://127.0.0.1:$port/repo")
         timed_pull "nginx-archive-$attempt" "$c" --disable-static-deltas
-        rm -rf "$c"
     done
     stop_server
 done
