@@ -18,7 +18,13 @@ public sealed class FilezTranscoder
     private readonly string _cacheDirectory;
     private readonly long _budget;
     private readonly ConcurrentDictionary<Checksum, Lazy<Task<string?>>> _inFlight = new();
-    private readonly ConcurrentQueue<(string Path, long Size)> _entries = new();
+    private readonly ConcurrentQueue<(Checksum Checksum, string Path, long Size)> _entries = new();
+
+    /// <summary>
+    /// The transcoded files in the cache folder. A repeat pull asks for every object again:
+    /// looking it up here instead of stat'ing the folder saves a path walk per request.
+    /// </summary>
+    private readonly ConcurrentDictionary<Checksum, string> _cached = new();
     private long _cachedBytes;
 
     /// <summary>Creates a transcoder caching under <paramref name="cacheDirectory"/> up to <paramref name="budget"/> bytes.</summary>
@@ -43,9 +49,9 @@ public sealed class FilezTranscoder
     /// <exception cref="InvalidDataException">The source object is corrupt.</exception>
     public Task<string?> GetAsync(Checksum checksum, CancellationToken cancellationToken)
     {
-        var cached = CachePath(checksum);
-        if (File.Exists(cached))
+        if (_cached.TryGetValue(checksum, out var cached))
         {
+            // Evicted before the caller opens it: the caller resolves again.
             return Task.FromResult<string?>(cached);
         }
 
@@ -53,6 +59,12 @@ public sealed class FilezTranscoder
         var lazy = _inFlight.GetOrAdd(checksum, c => new Lazy<Task<string?>>(() => Task.Run(() => Transcode(c), CancellationToken.None)));
         return lazy.Value.WaitAsync(cancellationToken);
     }
+
+    /// <summary>
+    /// Forgets the cached file for <paramref name="checksum"/> (it vanished from the cache
+    /// folder, e.g. removed by a temp-file cleaner), so the next request transcodes again.
+    /// </summary>
+    public void Forget(Checksum checksum) => _cached.TryRemove(checksum, out _);
 
     private string? Transcode(Checksum checksum)
     {
@@ -96,7 +108,8 @@ public sealed class FilezTranscoder
             Interlocked.Add(ref _cachedBytes, size);
             Evict();
             File.Move(temp, final, overwrite: true);
-            _entries.Enqueue((final, size));
+            _cached[checksum] = final;
+            _entries.Enqueue((checksum, final, size));
             return final;
         }
         finally
@@ -109,6 +122,7 @@ public sealed class FilezTranscoder
     {
         while (Interlocked.Read(ref _cachedBytes) > _budget && _entries.TryDequeue(out var oldest))
         {
+            _cached.TryRemove(oldest.Checksum, out _);
             try
             {
                 File.Delete(oldest.Path);

@@ -97,7 +97,9 @@ public sealed class RepoFileStore
                     }
                     catch (FileNotFoundException) when (attempt < 3)
                     {
-                        // Another transcode evicted it before we could read it: make it again.
+                        // Evicted by another transcode, or removed from the cache folder,
+                        // before we could read it: make it again.
+                        _transcoder.Forget(checksum);
                     }
                 }
             }

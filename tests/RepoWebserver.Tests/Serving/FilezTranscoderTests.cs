@@ -84,6 +84,26 @@ public class FilezTranscoderTests
         Assert.Empty(Directory.EnumerateFiles(server.CacheDirectory));
     }
 
+    [Fact]
+    public async Task Get_FilezRemovedFromTheCacheFolder_IsTranscodedAgain()
+    {
+        // No memory cache, so the second request reads the cache folder, which a temp-file
+        // cleaner has emptied in between.
+        var url = "repo/" + RepoCopies.ObjectUrl(HelloChecksum(), "filez");
+        await using var server = await RunningServer.StartAsync(Fixtures.SmallRepo.BareUserRepo, "--RepoWebserver:MemoryCacheBytes=0");
+        using var http = server.CreateClient();
+        var first = await http.GetByteArrayAsync(url);
+        foreach (var cached in Directory.EnumerateFiles(server.CacheDirectory))
+        {
+            File.Delete(cached);
+        }
+
+        var second = await http.GetByteArrayAsync(url);
+
+        Assert.Equal(first, second);
+        Assert.NotEmpty(Directory.EnumerateFiles(server.CacheDirectory));
+    }
+
     [Theory]
     [InlineData("1")]
     [InlineData("4096")]
