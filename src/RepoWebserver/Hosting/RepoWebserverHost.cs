@@ -59,7 +59,17 @@ public static class RepoWebserverHost
         builder.Configuration.AddCommandLine(args, SwitchMappings);
 
         var options = new RepoWebserverOptions();
-        builder.Configuration.GetSection(RepoWebserverOptions.Section).Bind(options);
+        try
+        {
+            builder.Configuration.GetSection(RepoWebserverOptions.Section).Bind(options);
+        }
+        catch (InvalidOperationException e)
+        {
+            // A value of the wrong type ("--port abc", "--inline-io maybe"): the binder's
+            // message names the setting and the value.
+            throw new StartupException(e.Message, e);
+        }
+
         var problems = options.Validate().ToList();
         if (problems.Count > 0)
         {

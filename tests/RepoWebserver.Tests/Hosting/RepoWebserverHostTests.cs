@@ -118,4 +118,20 @@ public class RepoWebserverHostTests
         var line = Assert.Single(error.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries));
         Assert.StartsWith("repo-webserver: error:", line, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData("--inline-io", "maybe", "InlineIo")]
+    [InlineData("--port", "abc", "Port")]
+    public async Task RunAsync_ValueOfTheWrongType_Returns1WithOneErrorLineNamingTheSetting(string option, string value, string setting)
+    {
+        using var error = new StringWriter();
+
+        var exitCode = await RepoWebserverHost.RunAsync(["--repo", Fixtures.SmallRepo.ArchiveRepo, option, value], error, TestContext.Current.CancellationToken);
+
+        Assert.Equal(1, exitCode);
+        var line = Assert.Single(error.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("repo-webserver: error:", line, StringComparison.Ordinal);
+        Assert.Contains(setting, line, StringComparison.Ordinal);
+        Assert.Contains($"'{value}'", line, StringComparison.Ordinal);
+    }
 }
