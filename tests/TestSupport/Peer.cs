@@ -18,6 +18,7 @@ public static class Peer
         ["flock"] = "util-linux",
         ["nginx"] = "nginx-light",
         ["wrk"] = "wrk",
+        ["mkfifo"] = "coreutils",
     };
 
     /// <summary>The result of a finished process.</summary>

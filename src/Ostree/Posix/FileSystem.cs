@@ -156,17 +156,61 @@ public static class FileSystem
     /// <see cref="File.OpenHandle"/> no <c>fstat</c> and no advisory lock taken and dropped,
     /// which a server reading thousands of small objects pays on every one. A symlink in
     /// the file's place (put there after the caller checked it), like a vanished file, is
-    /// <see cref="FileNotFoundException"/>.
+    /// <see cref="FileNotFoundException"/>. A FIFO in its place does not block the open
+    /// (<c>O_NONBLOCK</c>, which changes nothing for a regular file); callers that did not
+    /// check the type first do so with <see cref="UnixStat.FStat"/>.
     /// </summary>
     public static Microsoft.Win32.SafeHandles.SafeFileHandle OpenReadNoFollow(string path)
     {
         int fd;
         do
         {
-            fd = Native.Open(path, Native.O_RDONLY | Native.O_NOFOLLOW | Native.O_CLOEXEC, 0);
+            fd = Native.Open(path, Native.O_RDONLY | Native.O_NOFOLLOW | Native.O_NONBLOCK | Native.O_CLOEXEC, 0);
         }
-        while (fd < 0 && Marshal.GetLastPInvokeError() == Native.EINTR);
+        while (Interrupted(fd));
 
+        return Opened(fd, path);
+    }
+
+    /// <summary>
+    /// Opens <paramref name="name"/> in <paramref name="directory"/> for reading, like
+    /// <see cref="OpenReadNoFollow(string)"/> but resolving one name instead of a whole path.
+    /// </summary>
+    public static Microsoft.Win32.SafeHandles.SafeFileHandle OpenReadNoFollow(Microsoft.Win32.SafeHandles.SafeFileHandle directory, string name)
+    {
+        ArgumentNullException.ThrowIfNull(directory);
+        int fd;
+        do
+        {
+            fd = Native.OpenAt(directory, name, Native.O_RDONLY | Native.O_NOFOLLOW | Native.O_NONBLOCK | Native.O_CLOEXEC, 0);
+        }
+        while (Interrupted(fd));
+
+        return Opened(fd, name);
+    }
+
+    /// <summary>
+    /// Opens the directory <paramref name="path"/>, to open files in it by name with
+    /// <see cref="OpenReadNoFollow(Microsoft.Win32.SafeHandles.SafeFileHandle, string)"/>.
+    /// A final symlink is not followed (<see cref="FileNotFoundException"/>).
+    /// </summary>
+    public static Microsoft.Win32.SafeHandles.SafeFileHandle OpenDirectoryNoFollow(string path)
+    {
+        int fd;
+        do
+        {
+            fd = Native.Open(path, Native.O_RDONLY | Native.O_DIRECTORY | Native.O_NOFOLLOW | Native.O_CLOEXEC, 0);
+        }
+        while (Interrupted(fd));
+
+        return Opened(fd, path);
+    }
+
+    private static bool Interrupted(int result) => result < 0 && Marshal.GetLastPInvokeError() == Native.EINTR;
+
+    /// <summary>Wraps the result of <c>open</c>/<c>openat</c>, or throws for its errno.</summary>
+    private static Microsoft.Win32.SafeHandles.SafeFileHandle Opened(int fd, string path)
+    {
         if (fd < 0)
         {
             var errno = Marshal.GetLastPInvokeError();

@@ -30,6 +30,9 @@ internal static partial class Native
     internal const int O_CREAT = 0x40;
     internal const int O_EXCL = 0x80;
     internal const int O_CLOEXEC = 0x80000;
+    internal const int O_NONBLOCK = 0x800;
+    internal const int O_DIRECTORY = 0x10000;
+    internal const int AT_EMPTY_PATH = 0x1000;
 
     [LibraryImport("libc", EntryPoint = "lgetxattr", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial nint LGetXattr(string path, string name, Span<byte> value, nuint size);
@@ -52,6 +55,9 @@ internal static partial class Native
     [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial int Open(string path, int flags, uint mode);
 
+    [LibraryImport("libc", EntryPoint = "openat", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int OpenAt(Microsoft.Win32.SafeHandles.SafeFileHandle dirfd, string path, int flags, uint mode);
+
     [LibraryImport("libc", EntryPoint = "pread", SetLastError = true)]
     internal static partial nint PRead(Microsoft.Win32.SafeHandles.SafeFileHandle fd, Span<byte> buffer, nuint count, long offset);
 
@@ -69,6 +75,9 @@ internal static partial class Native
 
     [LibraryImport("libc", EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial int Statx(int dirfd, string path, int flags, uint mask, Span<byte> buffer);
+
+    [LibraryImport("libc", EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int Statx(Microsoft.Win32.SafeHandles.SafeFileHandle fd, string path, int flags, uint mask, Span<byte> buffer);
 
     [LibraryImport("libc", EntryPoint = "realpath", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial nint RealPath(string path, nint resolved);

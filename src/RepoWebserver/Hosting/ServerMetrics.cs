@@ -15,6 +15,12 @@ public sealed class ServerMetrics : IDisposable
     /// <summary>The meter name to enable in OpenTelemetry.</summary>
     public const string MeterName = "OstreeContainer.RepoWebserver";
 
+    /// <summary>Route class names by <see cref="RepoFileKind"/>: <c>Enum.ToString</c> reflects and allocates on every call.</summary>
+    private static readonly string[] KindNames = Enum.GetNames<RepoFileKind>();
+
+    /// <summary>Status codes boxed once: a tag value is an object, and a pull records ten thousand of them.</summary>
+    private static readonly object[] Statuses = [.. Enumerable.Range(0, 600).Select(status => (object)status)];
+
     private readonly Meter _meter;
     private readonly Counter<long> _requests;
     private readonly Counter<long> _bytes;
@@ -38,12 +44,15 @@ public sealed class ServerMetrics : IDisposable
         _duration.Record(Stopwatch.GetElapsedTime(startTimestamp).TotalSeconds, new KeyValuePair<string, object?>("class", routeClass));
 
     /// <summary>Records one answered request.</summary>
-    public void Request(RepoFileKind kind, int status, long bytes) => Request(kind.ToString(), status, bytes);
+    public void Request(RepoFileKind kind, int status, long bytes) => Request(ClassOf(kind), status, bytes);
+
+    /// <summary>The route class name of a repo file kind.</summary>
+    public static string ClassOf(RepoFileKind kind) => KindNames[(int)kind];
 
     /// <summary>Records one answered request of a named route class.</summary>
     public void Request(string routeClass, int status, long bytes)
     {
-        var tags = new TagList { { "class", routeClass }, { "status", status } };
+        var tags = new TagList { { "class", routeClass }, { "status", (uint)status < Statuses.Length ? Statuses[status] : status } };
         _requests.Add(1, tags);
         if (bytes > 0)
         {

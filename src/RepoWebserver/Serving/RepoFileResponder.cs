@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Globalization;
 using Microsoft.Net.Http.Headers;
+using Microsoft.Win32.SafeHandles;
 using OstreeContainer.Ostree.Posix;
 
 namespace OstreeContainer.RepoWebserver.Serving;
@@ -19,8 +20,12 @@ public static class RepoFileResponder
     /// <summary>Bytes read from a file per <c>pread</c>.</summary>
     private const int ChunkSize = 64 * 1024;
 
-    /// <summary>Answers the request in <paramref name="context"/> with <paramref name="file"/>.</summary>
-    public static async Task WriteAsync(HttpContext context, RepoFile file)
+    /// <summary>
+    /// Answers the request in <paramref name="context"/> with <paramref name="file"/>, read
+    /// from <paramref name="opened"/> when the caller has it open already (the caller keeps
+    /// ownership), otherwise opened by its path.
+    /// </summary>
+    public static async Task WriteAsync(HttpContext context, RepoFile file, SafeFileHandle? opened = null)
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(file);
@@ -67,7 +72,7 @@ public static class RepoFileResponder
 
         if (file.PhysicalPath is { } path)
         {
-            await SendFromDiskAsync(context, path, offset, length).ConfigureAwait(false);
+            await SendFromDiskAsync(context, opened, path, offset, length).ConfigureAwait(false);
         }
         else
         {
@@ -76,17 +81,19 @@ public static class RepoFileResponder
     }
 
     /// <summary>
-    /// Sends <paramref name="length"/> bytes of <paramref name="path"/> from
-    /// <paramref name="offset"/>. Kestrel has no sendfile: its fallback goes through an async
-    /// <see cref="FileStream"/>, which on Linux hands every read to another thread-pool
-    /// thread. Files come from the page cache, so a synchronous <c>pread</c> into a pooled
-    /// buffer is cheaper, and a small file leaves with its headers in one send. The file is
-    /// opened before the response starts, so a vanished one still becomes
-    /// <see cref="FileNotFoundException"/> for the caller to answer 404.
+    /// Sends <paramref name="length"/> bytes from <paramref name="offset"/> of
+    /// <paramref name="opened"/>, or of <paramref name="path"/> opened now. Kestrel has no
+    /// sendfile: its fallback goes through an async <see cref="FileStream"/>, which on Linux
+    /// hands every read to another thread-pool thread. Files come from the page cache, so a
+    /// synchronous <c>pread</c> into a pooled buffer is cheaper, and a small file leaves with
+    /// its headers in one send. The file is opened before the response starts, so a
+    /// vanished one still becomes <see cref="FileNotFoundException"/> for the caller to
+    /// answer 404.
     /// </summary>
-    private static async Task SendFromDiskAsync(HttpContext context, string path, long offset, long length)
+    private static async Task SendFromDiskAsync(HttpContext context, SafeFileHandle? opened, string path, long offset, long length)
     {
-        using var handle = FileSystem.OpenReadNoFollow(path);
+        using var openedHere = opened is null ? FileSystem.OpenReadNoFollow(path) : null;
+        var handle = opened ?? openedHere!;
         var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Min(length, ChunkSize));
         try
         {

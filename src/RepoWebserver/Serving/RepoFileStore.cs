@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Text;
+using Microsoft.Win32.SafeHandles;
 using OstreeContainer.Ostree.Objects;
 using OstreeContainer.Ostree.Posix;
 using OstreeContainer.Ostree.Repository;
@@ -23,13 +24,30 @@ public sealed record RepoFileStoreOptions
 }
 
 /// <summary>
+/// A file to answer with. When resolving it had to open the file, <see cref="Handle"/> is
+/// that open file, to send from without a second path walk; the caller disposes it.
+/// </summary>
+public readonly record struct ResolvedFile(RepoFile File, SafeFileHandle? Handle) : IDisposable
+{
+    /// <inheritdoc/>
+    public void Dispose() => Handle?.Dispose();
+}
+
+/// <summary>
 /// Maps an allowed <see cref="RepoPath"/> to the file to serve: from disk for archive repos;
 /// <c>.filez</c> synthesised for other modes; a <c>config</c> that always says archive-z2;
 /// a generated summary when the repo has none. Every on-disk file is resolved with
 /// <c>realpath</c> and must stay inside the repository, so a symlink planted in the repo
 /// cannot expose anything outside it. Immutable files are resolved once and cached.
 /// </summary>
-public sealed class RepoFileStore
+/// <remarks>
+/// A file is opened once, with <c>O_NOFOLLOW</c>, by its name in its directory, which is
+/// held open from the first request for a file in it (and checked with <c>realpath</c>
+/// then); its type and validators come from <c>fstat</c> on that open file, which is then
+/// sent. That is one short lookup per object where a <c>stat</c> and a later <c>open</c>
+/// of the full path walked every component twice.
+/// </remarks>
+public sealed class RepoFileStore : IDisposable
 {
     private static readonly byte[] ArchiveConfig = Encoding.ASCII.GetBytes("[core]\nrepo_version=1\nmode=archive-z2\n");
 
@@ -40,7 +58,7 @@ public sealed class RepoFileStore
     private readonly GeneratedSummary _summary;
     private readonly FilezTranscoder? _transcoder;
     private readonly ConcurrentDictionary<string, RepoFile> _immutable = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, bool> _plainDirectories = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, SafeFileHandle> _directories = new(StringComparer.Ordinal);
     private long _memoryBytes;
 
     /// <summary>Serves <paramref name="repo"/>.</summary>
@@ -64,22 +82,31 @@ public sealed class RepoFileStore
     public OstreeRepo Repo => _repo;
 
     /// <summary>The file for <paramref name="path"/>, or null (404).</summary>
-    public async ValueTask<RepoFile?> ResolveAsync(RepoPath path, CancellationToken cancellationToken)
+    public async ValueTask<ResolvedFile?> ResolveAsync(RepoPath path, CancellationToken cancellationToken)
     {
         if (_immutable.TryGetValue(path.Relative, out var cached))
         {
-            return cached.PhysicalPath is null ? cached : Promote(path, cached);
+            return new ResolvedFile(cached.PhysicalPath is null ? cached : Promote(path, cached), null);
         }
 
         switch (path.Kind)
         {
             case RepoFileKind.Config:
-                return _config;
+                return new ResolvedFile(_config, null);
             case RepoFileKind.Summary:
-                return OnDisk(path) ?? _summary.Get();
+                return OnDisk(path) ?? (_summary.Get() is { } generated ? new ResolvedFile(generated, null) : null);
             case RepoFileKind.SummarySignature:
+            {
                 // A signature only makes sense for the summary file it signed.
-                return OnDisk(new RepoPath("summary", RepoFileKind.Summary)) is null ? null : OnDisk(path);
+                if (OnDisk(new RepoPath("summary", RepoFileKind.Summary)) is not { } summary)
+                {
+                    return null;
+                }
+
+                summary.Dispose();
+                return OnDisk(path);
+            }
+
             case RepoFileKind.Object when _transcoder is not null && path.Relative.EndsWith(".filez", StringComparison.Ordinal):
             {
                 var checksum = Checksum.Parse(string.Concat(path.Relative.AsSpan(8, 2), path.Relative.AsSpan(11, 62)));
@@ -93,7 +120,7 @@ public sealed class RepoFileStore
 
                     try
                     {
-                        return Remember(path, FromStat(transcoded, path.CacheControl), allowPhysical: false);
+                        return new ResolvedFile(Remember(path, FromStat(transcoded, path.CacheControl), allowPhysical: false), null);
                     }
                     catch (FileNotFoundException) when (attempt < 3)
                     {
@@ -105,7 +132,7 @@ public sealed class RepoFileStore
             }
 
             case RepoFileKind.Object or RepoFileKind.Delta:
-                return OnDisk(path) is { } file ? Remember(path, file, allowPhysical: true) : null;
+                return OnDisk(path) is { } file ? file with { File = Remember(path, file.File, allowPhysical: true) } : null;
             default:
                 return OnDisk(path);
         }
@@ -114,71 +141,159 @@ public sealed class RepoFileStore
     /// <summary>Forgets a cached entry (its file vanished, e.g. evicted from the transcode cache).</summary>
     public void Forget(RepoPath path) => _immutable.TryRemove(path.Relative, out _);
 
-    private RepoFile? OnDisk(RepoPath path)
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        foreach (var directory in _directories.Values)
+        {
+            directory.Dispose();
+        }
+
+        _directories.Clear();
+    }
+
+    /// <summary>Opens the regular file at <paramref name="path"/>; null when absent, not a regular file, or outside the repo.</summary>
+    private ResolvedFile? OnDisk(RepoPath path)
     {
         var full = Path.Combine(_root, path.Relative);
-        if (path.Kind == RepoFileKind.Ref)
+        SafeFileHandle? handle;
+        try
         {
-            // Refs may be symlinks to other refs (aliases); follow them, but only inside the repo.
-            var real = FileSystem.RealPath(full);
-            if (real is null || !real.StartsWith(_root + "/", StringComparison.Ordinal))
+            if (path.Kind == RepoFileKind.Ref)
             {
-                return null;
-            }
+                // Refs may be symlinks to other refs (aliases); follow them, but only inside the repo.
+                var real = FileSystem.RealPath(full);
+                if (real is null || !real.StartsWith(_root + "/", StringComparison.Ordinal))
+                {
+                    return null;
+                }
 
-            full = real;
+                full = real;
+                handle = FileSystem.OpenReadNoFollow(real);
+            }
+            else if (path.Relative.LastIndexOf('/') is var slash and > 0)
+            {
+                handle = OpenInDirectory(path.Relative[..slash], path.Relative[(slash + 1)..]);
+                if (handle is null)
+                {
+                    return null;
+                }
+            }
+            else
+            {
+                // summary, summary.sig: by path, so a repo swapped in under the server is seen at once.
+                handle = FileSystem.OpenReadNoFollow(full);
+            }
         }
-        else if (!IsPlainDirectory(Path.GetDirectoryName(path.Relative)!))
+        catch (FileNotFoundException)
         {
             return null;
         }
 
         try
         {
-            // lstat: the file itself must be a regular file, never a symlink.
-            var stat = UnixStat.LStat(full);
-            return StatMode.IsRegular(stat.Mode) ? FromStat(full, path.CacheControl, stat) : null;
+            // O_NOFOLLOW refused a symlink; the file itself must also be a regular file.
+            var stat = UnixStat.FStat(handle);
+            if (!StatMode.IsRegular(stat.Mode))
+            {
+                handle.Dispose();
+                return null;
+            }
+
+            return new ResolvedFile(
+                RepoFile.OnDisk(full, stat.Size, stat.Inode, DateTimeOffset.FromUnixTimeMilliseconds(stat.ModifiedMilliseconds), path.CacheControl),
+                handle);
         }
-        catch (FileNotFoundException)
+        catch
         {
-            return null;
-        }
-        catch (IOException)
-        {
-            // ENOTDIR and friends: a path component is not a directory.
-            return null;
+            handle.Dispose();
+            throw;
         }
     }
 
     /// <summary>
-    /// Whether <paramref name="relative"/> (e.g. <c>objects/ab</c>) resolves to itself inside
-    /// the repo: no component is a symlink. Checked once per directory with realpath.
+    /// Opens <paramref name="name"/> in the repo directory <paramref name="relative"/>; null
+    /// when that directory is not plain. When the name is absent, the directory held open
+    /// may be stale (the repo was deleted and made again, or swapped for another by a
+    /// rename): it is then opened afresh. A name found in a stale directory is the same
+    /// content-addressed object, so that costs nothing on the hot path.
     /// </summary>
-    private bool IsPlainDirectory(string relative)
+    private SafeFileHandle? OpenInDirectory(string relative, string name)
     {
-        if (relative.Length == 0)
+        while (true)
+        {
+            var directory = PlainDirectory(relative);
+            if (directory is null)
+            {
+                return null;
+            }
+
+            try
+            {
+                return FileSystem.OpenReadNoFollow(directory, name);
+            }
+            catch (FileNotFoundException) when (IsStale(relative, directory))
+            {
+                if (_directories.TryRemove(new KeyValuePair<string, SafeFileHandle>(relative, directory)))
+                {
+                    directory.Dispose();
+                }
+            }
+        }
+    }
+
+    /// <summary>Whether <paramref name="directory"/> is no longer what the repo path <paramref name="relative"/> names.</summary>
+    private bool IsStale(string relative, SafeFileHandle directory)
+    {
+        try
+        {
+            return UnixStat.FStat(directory).Inode != UnixStat.LStat(Path.Combine(_root, relative)).Inode;
+        }
+        catch (IOException)
         {
             return true;
         }
+    }
 
-        if (_plainDirectories.ContainsKey(relative))
+    /// <summary>
+    /// The open directory <paramref name="relative"/> (e.g. <c>objects/ab</c>), or null unless
+    /// it resolves to itself inside the repo: no component is a symlink. Checked with
+    /// realpath once, when it is first opened.
+    /// </summary>
+    private SafeFileHandle? PlainDirectory(string relative)
+    {
+        if (_directories.TryGetValue(relative, out var directory))
         {
-            return true;
+            return directory;
         }
 
         var expected = Path.Combine(_root, relative);
         if (FileSystem.RealPath(expected) != expected)
         {
-            return false;
+            return null;
         }
 
-        _plainDirectories.TryAdd(relative, true);
-        return true;
+        try
+        {
+            directory = FileSystem.OpenDirectoryNoFollow(expected);
+        }
+        catch (FileNotFoundException)
+        {
+            return null;
+        }
+
+        var kept = _directories.GetOrAdd(relative, directory);
+        if (kept != directory)
+        {
+            directory.Dispose();
+        }
+
+        return kept;
     }
 
-    private static RepoFile FromStat(string path, string cacheControl, UnixStat? known = null)
+    private static RepoFile FromStat(string path, string cacheControl)
     {
-        var stat = known ?? UnixStat.LStat(path);
+        var stat = UnixStat.LStat(path);
         return RepoFile.OnDisk(path, stat.Size, stat.Inode, DateTimeOffset.FromUnixTimeMilliseconds(stat.ModifiedMilliseconds), cacheControl);
     }
 

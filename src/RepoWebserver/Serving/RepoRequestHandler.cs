@@ -35,18 +35,18 @@ public sealed class RepoRequestHandler(RepoFileStore store, UpstreamForwarder? u
             return;
         }
 
-        RepoFile? file;
+        ResolvedFile? resolved;
         try
         {
-            file = await store.ResolveAsync(path, context.RequestAborted).ConfigureAwait(false);
+            resolved = await store.ResolveAsync(path, context.RequestAborted).ConfigureAwait(false);
         }
         catch (InvalidDataException)
         {
             // A corrupt object is never served; to the client it is simply not here.
-            file = null;
+            resolved = null;
         }
 
-        if (file is null)
+        if (resolved is not { } found)
         {
             if (upstream is not null)
             {
@@ -55,30 +55,35 @@ public sealed class RepoRequestHandler(RepoFileStore store, UpstreamForwarder? u
                 return;
             }
 
-            NotFound(context, path.Kind.ToString());
+            NotFound(context, ServerMetrics.ClassOf(path.Kind));
             return;
         }
 
         try
         {
-            await RepoFileResponder.WriteAsync(context, file).ConfigureAwait(false);
+            using (found)
+            {
+                await RepoFileResponder.WriteAsync(context, found.File, found.Handle).ConfigureAwait(false);
+            }
         }
         catch (FileNotFoundException) when (!context.Response.HasStarted)
         {
             // Evicted from a cache between resolving and sending: resolve once more.
             store.Forget(path);
-            file = await store.ResolveAsync(path, context.RequestAborted).ConfigureAwait(false);
-            if (file is null)
+            if (await store.ResolveAsync(path, context.RequestAborted).ConfigureAwait(false) is not { } again)
             {
-                NotFound(context, path.Kind.ToString());
+                NotFound(context, ServerMetrics.ClassOf(path.Kind));
                 return;
             }
 
-            await RepoFileResponder.WriteAsync(context, file).ConfigureAwait(false);
+            using (again)
+            {
+                await RepoFileResponder.WriteAsync(context, again.File, again.Handle).ConfigureAwait(false);
+            }
         }
 
         metrics.Request(path.Kind, context.Response.StatusCode, context.Response.ContentLength ?? 0);
-        metrics.Duration(path.Kind.ToString(), started);
+        metrics.Duration(ServerMetrics.ClassOf(path.Kind), started);
     }
 
     private void NotFound(HttpContext context, string kind)

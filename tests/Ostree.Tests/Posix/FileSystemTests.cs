@@ -1,3 +1,4 @@
+using OstreeContainer.Ostree.Objects;
 using OstreeContainer.Ostree.Posix;
 
 namespace OstreeContainer.Ostree.Tests.Posix;
@@ -92,5 +93,53 @@ public sealed class FileSystemTests : IDisposable
 
         Assert.Throws<FileNotFoundException>(() => FileSystem.OpenReadNoFollow(link));
         Assert.Throws<FileNotFoundException>(() => FileSystem.OpenReadNoFollow(Path.Combine(_dir, "absent")));
+    }
+
+    [Fact]
+    public void OpenReadNoFollow_InADirectoryHandle_OpensByName_AndRefusesASymlinkOrMissingName()
+    {
+        var sub = Directory.CreateDirectory(Path.Combine(_dir, "objects")).FullName;
+        File.WriteAllBytes(Path.Combine(sub, "object"), [7, 8, 9]);
+        File.CreateSymbolicLink(Path.Combine(sub, "link"), Path.Combine(sub, "object"));
+        using var directory = FileSystem.OpenDirectoryNoFollow(sub);
+
+        using (var handle = FileSystem.OpenReadNoFollow(directory, "object"))
+        {
+            var buffer = new byte[8];
+            Assert.Equal(3, FileSystem.Read(handle, buffer, 0));
+            Assert.Equal(new byte[] { 7, 8, 9 }, buffer[..3]);
+        }
+
+        Assert.Throws<FileNotFoundException>(() => FileSystem.OpenReadNoFollow(directory, "link"));
+        Assert.Throws<FileNotFoundException>(() => FileSystem.OpenReadNoFollow(directory, "absent"));
+    }
+
+    [Fact]
+    public void OpenDirectoryNoFollow_RefusesASymlinkOrAFileAsNotFound()
+    {
+        var real = Directory.CreateDirectory(Path.Combine(_dir, "real")).FullName;
+        var link = Path.Combine(_dir, "link");
+        Directory.CreateSymbolicLink(link, real);
+        var file = Path.Combine(_dir, "file");
+        File.WriteAllBytes(file, [1]);
+
+        Assert.Throws<FileNotFoundException>(() => FileSystem.OpenDirectoryNoFollow(link));
+        Assert.Throws<FileNotFoundException>(() => FileSystem.OpenDirectoryNoFollow(file));
+    }
+
+    [Fact]
+    public void FStat_OfAnOpenFile_EqualsLStatOfItsPath()
+    {
+        var path = Path.Combine(_dir, "object");
+        File.WriteAllBytes(path, new byte[1234]);
+        File.CreateSymbolicLink(Path.Combine(_dir, "second-name"), path);
+        using var handle = FileSystem.OpenReadNoFollow(path);
+
+        var opened = UnixStat.FStat(handle);
+
+        Assert.Equal(UnixStat.LStat(path), opened);
+        Assert.Equal(1234, opened.Size);
+        Assert.Equal(1u, opened.Links);
+        Assert.True(StatMode.IsRegular(opened.Mode));
     }
 }

@@ -67,6 +67,49 @@ public class RepoFileStoreTests
         Assert.Equal(Fixtures.SmallRepo.Commit2, alias.Trim());
     }
 
+    [Theory]
+    [InlineData("objects/ab/" + AnyObjectRest + ".filez")]
+    [InlineData("objects/cd/" + AnyObjectRest + ".commitmeta")]
+    [InlineData("refs/heads/fifo")]
+    [InlineData("deltas/fi/fo/superblock")]
+    public async Task Get_FifoWhereAFileShouldBe_Answers404WithoutWaitingForAWriter(string relative)
+    {
+        // Files are opened before their type is known; opening a FIFO must not block the server.
+        using var repo = RepoCopies.Copy(Fixtures.SmallRepo.ArchiveRepo, "fifo");
+        var path = Path.Combine(repo.Path, relative);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        Peer.Check("mkfifo", path);
+        await using var server = await RunningServer.StartAsync(repo.Path);
+
+        var response = await RawHttp.SendAsync(server.Port, "GET", "/repo/" + relative).WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.Equal(404, response.Status);
+    }
+
+    [Fact]
+    public async Task Get_RepoSwappedForAnotherUnderTheServer_ObjectsOnlyTheNewOneHasAreServed()
+    {
+        // The server keeps object directories open; a repo replaced by a rename (or deleted
+        // and made again) must not leave it looking into the old one's directories.
+        using var repo = RepoCopies.Copy(Fixtures.SmallRepo.ArchiveRepo, "swapped");
+        var served = Directory.EnumerateFiles(Path.Combine(repo.Path, "objects"), "*.filez", SearchOption.AllDirectories).First();
+        var objectDirectory = Path.GetDirectoryName(served)!;
+        var newObject = Path.Combine(objectDirectory, AnyObjectRest + ".filez");
+        var target = (string file) => "/repo/" + Path.GetRelativePath(repo.Path, file).Replace('\\', '/');
+        await using var server = await RunningServer.StartAsync(repo.Path);
+        Assert.Equal(200, (await RawHttp.SendAsync(server.Port, "GET", target(served))).Status);
+
+        var next = repo.Path + ".next";
+        Peer.Check("cp", "-a", repo.Path, next);
+        File.Copy(served, Path.Combine(next, Path.GetRelativePath(repo.Path, newObject)));
+        Directory.Move(repo.Path, repo.Path + ".old");
+        Directory.Move(next, repo.Path);
+        var response = await RawHttp.SendAsync(server.Port, "GET", target(newObject));
+
+        Assert.Equal(200, response.Status);
+        Assert.Equal(File.ReadAllBytes(served), response.Body);
+    }
+
     [Fact]
     public async Task Pull_GpgSignedSummaryAndCommits_VerifyingClientPullsAndFscks()
     {
