@@ -138,7 +138,7 @@ public static class RepoWebserverHost
 
         var otel = builder.Services.AddOpenTelemetry()
             .WithMetrics(metrics => metrics
-                .AddMeter(ServerMetrics.MeterName, "Microsoft.AspNetCore.Server.Kestrel", "System.Runtime")
+                .AddMeter(ServerMetrics.MeterName, "Microsoft.AspNetCore.Server.Kestrel")
                 .AddPrometheusExporter());
         if (!string.IsNullOrEmpty(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
         {

@@ -51,18 +51,6 @@ public class RepoWebserverHostTests
     }
 
     [Fact]
-    public async Task Get_Metrics_IncludesTheRuntimesGcAndThreadPoolMetrics()
-    {
-        await using var server = await RunningServer.StartAsync(Fixtures.SmallRepo.ArchiveRepo);
-
-        var lines = (await server.MetricsAsync()).Split('\n');
-
-        Assert.Contains(lines, l => l.StartsWith("dotnet_gc_heap_total_allocated_bytes_total", StringComparison.Ordinal));
-        Assert.Contains(lines, l => l.StartsWith("dotnet_gc_collections_total{", StringComparison.Ordinal));
-        Assert.Contains(lines, l => l.StartsWith("dotnet_thread_pool_thread_count", StringComparison.Ordinal));
-    }
-
-    [Fact]
     public async Task RunAsync_MissingRepo_Returns1WithOneErrorLine()
     {
         using var error = new StringWriter();
