@@ -160,17 +160,8 @@ public static class FileSystem
     /// (<c>O_NONBLOCK</c>, which changes nothing for a regular file); callers that did not
     /// check the type first do so with <see cref="UnixStat.FStat"/>.
     /// </summary>
-    public static Microsoft.Win32.SafeHandles.SafeFileHandle OpenReadNoFollow(string path)
-    {
-        int fd;
-        do
-        {
-            fd = Native.Open(path, Native.O_RDONLY | Native.O_NOFOLLOW | Native.O_NONBLOCK | Native.O_CLOEXEC, 0);
-        }
-        while (Interrupted(fd));
-
-        return Opened(fd, path);
-    }
+    public static Microsoft.Win32.SafeHandles.SafeFileHandle OpenReadNoFollow(string path) =>
+        Open(path, Native.O_RDONLY | Native.O_NOFOLLOW | Native.O_NONBLOCK | Native.O_CLOEXEC);
 
     /// <summary>
     /// Opens <paramref name="name"/> in <paramref name="directory"/> for reading, like
@@ -194,12 +185,15 @@ public static class FileSystem
     /// <see cref="OpenReadNoFollow(Microsoft.Win32.SafeHandles.SafeFileHandle, string)"/>.
     /// A final symlink is not followed (<see cref="FileNotFoundException"/>).
     /// </summary>
-    public static Microsoft.Win32.SafeHandles.SafeFileHandle OpenDirectoryNoFollow(string path)
+    public static Microsoft.Win32.SafeHandles.SafeFileHandle OpenDirectoryNoFollow(string path) =>
+        Open(path, Native.O_RDONLY | Native.O_DIRECTORY | Native.O_NOFOLLOW | Native.O_CLOEXEC);
+
+    private static Microsoft.Win32.SafeHandles.SafeFileHandle Open(string path, int flags)
     {
         int fd;
         do
         {
-            fd = Native.Open(path, Native.O_RDONLY | Native.O_DIRECTORY | Native.O_NOFOLLOW | Native.O_CLOEXEC, 0);
+            fd = Native.Open(path, flags, 0);
         }
         while (Interrupted(fd));
 

@@ -7,9 +7,9 @@ namespace OstreeContainer.Ostree.Posix;
 /// The parts of <c>lstat</c> OSTree needs. Uses <c>statx(2)</c>, whose struct layout is
 /// the same on every Linux architecture (unlike <c>struct stat</c>).
 /// </summary>
-public readonly record struct UnixStat(uint Mode, uint Uid, uint Gid, long Size, long ModifiedSeconds, uint ModifiedNanoseconds, ulong Inode, uint Links)
+public readonly record struct UnixStat(uint Mode, uint Uid, uint Gid, long Size, long ModifiedSeconds, uint ModifiedNanoseconds, ulong Inode)
 {
-    // struct statx offsets (linux/stat.h): stx_nlink 16, stx_uid 20, stx_gid 24, stx_mode 28 (u16),
+    // struct statx offsets (linux/stat.h): stx_uid 20, stx_gid 24, stx_mode 28 (u16),
     // stx_ino 32, stx_size 40, stx_mtime.tv_sec 112, .tv_nsec 120; the struct is 256 bytes.
     private const int StatxSize = 256;
     private const uint StatxBasicStats = 0x7ff;
@@ -67,6 +67,5 @@ public readonly record struct UnixStat(uint Mode, uint Uid, uint Gid, long Size,
             BinaryPrimitives.ReadInt64LittleEndian(buffer[40..]),
             BinaryPrimitives.ReadInt64LittleEndian(buffer[112..]),
             BinaryPrimitives.ReadUInt32LittleEndian(buffer[120..]),
-            BinaryPrimitives.ReadUInt64LittleEndian(buffer[32..]),
-            BinaryPrimitives.ReadUInt32LittleEndian(buffer[16..]));
+            BinaryPrimitives.ReadUInt64LittleEndian(buffer[32..]));
 }
