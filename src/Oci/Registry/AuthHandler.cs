@@ -168,11 +168,11 @@ internal sealed class AuthHandler : DelegatingHandler
             {
                 StatusCode = response.StatusCode,
                 IsTransient = transient,
-                RetryAfter = RegistryClient.RetryAfter(response, _options.TimeProvider),
+                RetryAfter = RetryPolicy.RetryAfter(response, _options.TimeProvider),
             };
         }
 
-        var body = await RegistryClient.ReadCappedAsync(response, MaxTokenResponseBytes, "token response", cancellationToken).ConfigureAwait(false);
+        var body = await BoundedBody.ReadAsync(response, MaxTokenResponseBytes, "token response", cancellationToken).ConfigureAwait(false);
         try
         {
             using var document = JsonDocument.Parse(body);

@@ -70,30 +70,3 @@ public class RegistryCredentialsTests
         Assert.DoesNotContain("hunter2", $"{new { Creds = new RegistryCredentials("user", "hunter2") }}", StringComparison.Ordinal);
     }
 }
-
-public class RetryAfterTests
-{
-    [Fact]
-    public void RetryAfter_DeltaSecondsAndHttpDate_BothHonoured()
-    {
-        var now = new DateTimeOffset(2026, 1, 2, 3, 4, 5, TimeSpan.Zero);
-        var clock = new FixedClock(now);
-        using var delta = new HttpResponseMessage(System.Net.HttpStatusCode.TooManyRequests);
-        delta.Headers.TryAddWithoutValidation("Retry-After", "7");
-        using var date = new HttpResponseMessage(System.Net.HttpStatusCode.ServiceUnavailable);
-        date.Headers.TryAddWithoutValidation("Retry-After", now.AddSeconds(42).ToString("r", System.Globalization.CultureInfo.InvariantCulture));
-        using var past = new HttpResponseMessage(System.Net.HttpStatusCode.ServiceUnavailable);
-        past.Headers.TryAddWithoutValidation("Retry-After", now.AddSeconds(-5).ToString("r", System.Globalization.CultureInfo.InvariantCulture));
-        using var none = new HttpResponseMessage(System.Net.HttpStatusCode.ServiceUnavailable);
-
-        Assert.Equal(TimeSpan.FromSeconds(7), RegistryClient.RetryAfter(delta, clock));
-        Assert.Equal(TimeSpan.FromSeconds(42), RegistryClient.RetryAfter(date, clock));
-        Assert.Equal(TimeSpan.Zero, RegistryClient.RetryAfter(past, clock));
-        Assert.Null(RegistryClient.RetryAfter(none, clock));
-    }
-
-    private sealed class FixedClock(DateTimeOffset now) : TimeProvider
-    {
-        public override DateTimeOffset GetUtcNow() => now;
-    }
-}
