@@ -39,6 +39,7 @@ for trx in "$results"/*.trx; do
     failed=$((failed + $(get failed) + $(get error) + $(get timeout) + $(get aborted)))
     skipped=$((skipped + $(get notExecuted)))
 done
+# Test projects end in Tests.csproj; tests/TestSupport is a library and writes no results.
 projects=$(grep -c 'Tests.csproj"' OstreeContainer.sln)
 if [ "$files" -lt "$projects" ] && [ "$failed" -eq 0 ]; then
     echo "test.sh: only $files of $projects test projects reported results" >&2

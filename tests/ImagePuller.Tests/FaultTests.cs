@@ -85,14 +85,15 @@ public class FaultTests
         var (layout, built) = SmallImage.Value;
         PullTestImages.Push(registry, layout, built, "fixture/drop", "main");
         var meta = built.Layers.Single(l => l.Kind == ImageBuilder.LayerKind.Meta).Descriptor;
-        using var proxy = new RegistryFaultProxy(registry.Port, dropAfterBytes: meta.Size / 2);
+        using var proxy = new RegistryFaultProxy(registry.Port);
+        proxy.Inject("GET", $"/blobs/{meta.Digest}", HttpFault.DropDuringResponseBody);
         var repo = PullTestImages.NewRepo("archive");
         using var client = PullTestImages.Client();
 
         var result = await ImagePuller.PullAsync(
             ImagePullerTests.Options(repo, ImageReference.Parse($"docker://{proxy.Host}/fixture/drop:main"), client: client), TestContext.Current.CancellationToken);
 
-        Assert.Equal(1, proxy.Dropped);
+        Assert.Single(proxy.Log, r => r.Fault == HttpFault.DropDuringResponseBody);
         Assert.Equal(Fixtures.SmallRepo.Commit2, result.Commit);
         Peer.Ostree(repo, "fsck");
         // The dropped blob was asked for twice (the second time from where it stopped); no byte twice.
@@ -165,7 +166,7 @@ public class FaultTests
             method != "GET" ? HttpFault.None
             : path.EndsWith(meta, StringComparison.Ordinal) && seen == 0 ? HttpFault.TooManyRequests
             : path.EndsWith(failing, StringComparison.Ordinal) && seen < 2 ? HttpFault.ServerError
-            : path.EndsWith(stalled, StringComparison.Ordinal) && seen == 0 ? HttpFault.Stall
+            : path.EndsWith(stalled, StringComparison.Ordinal) && seen == 0 ? HttpFault.StallDuringResponseBody
             : HttpFault.None);
         var repo = PullTestImages.NewRepo("archive");
         using var client = FlakyClient(idleTimeout: TimeSpan.FromSeconds(1));
@@ -183,7 +184,7 @@ public class FaultTests
         var log = proxy.Log;
         Assert.Single(log, r => r.Fault == HttpFault.TooManyRequests);
         Assert.Equal(2, log.Count(r => r.Fault == HttpFault.ServerError));
-        var stall = Assert.Single(log, r => r.Fault == HttpFault.Stall);
+        var stall = Assert.Single(log, r => r.Fault == HttpFault.StallDuringResponseBody);
         // The stalled blob continued from the bytes already on disk, not from byte 0.
         var resumed = Assert.Single(log, r => r.Path == stall.Path && r.Fault == HttpFault.None);
         Assert.StartsWith("bytes=", resumed.Range, StringComparison.Ordinal);

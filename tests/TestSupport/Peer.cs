@@ -16,6 +16,7 @@ public static class Peer
         ["bash"] = "bash",
         ["debootstrap"] = "debootstrap",
         ["flock"] = "util-linux",
+        ["find"] = "findutils",
         ["nginx"] = "nginx-light",
         ["wrk"] = "wrk",
         ["mkfifo"] = "coreutils",

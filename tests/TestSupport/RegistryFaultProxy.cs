@@ -1,4 +1,6 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
@@ -11,66 +13,96 @@ public enum HttpFault
     /// <summary>Forwarded untouched.</summary>
     None,
 
-    /// <summary>Answered <c>500 Internal Server Error</c> without reaching the registry.</summary>
+    /// <summary>Answered <c>500 Internal Server Error</c> (with a registry error body) without reaching the registry.</summary>
     ServerError,
 
-    /// <summary>Answered <c>429 Too Many Requests</c> with <c>Retry-After: 1</c>.</summary>
+    /// <summary>Answered <c>429 Too Many Requests</c> with <c>Retry-After: 1</c>, without reaching the registry.</summary>
     TooManyRequests,
 
-    /// <summary>Forwarded, but the response stops after its headers and half its body; the connection stays open, silent.</summary>
-    Stall,
+    /// <summary>Half of the request body is read, then the connection is reset.</summary>
+    DropDuringRequestBody,
+
+    /// <summary>Forwarded; the response's headers and half its body are relayed, then the connection is reset (a blob cut mid-way).</summary>
+    DropDuringResponseBody,
+
+    /// <summary>Forwarded; the response's headers and half its body are relayed, then the connection goes silent.</summary>
+    StallDuringResponseBody,
 }
 
-/// <summary>One request as the proxy saw it.</summary>
-public sealed record ProxiedRequest(string Method, string Path, string? Range, HttpFault Fault);
+/// <summary>One request as the proxy saw it, and what it did with it.</summary>
+public sealed record ProxiedRequest(string Method, string Path, string? Range, HttpFault Fault)
+{
+    /// <inheritdoc/>
+    public override string ToString() => $"{Method} {Path}{(Range is null ? "" : $" ({Range})")} -> {Fault}";
+}
 
 /// <summary>
-/// A proxy on 127.0.0.1 (port 0) in front of a real server. In TCP mode it drops the first
-/// connection that has sent <see cref="DropAfterBytes"/> bytes back to the client — a
-/// connection lost in the middle of a blob — and forwards everything else, no faster than
-/// <see cref="BytesPerSecond"/> per connection when that is set (a slow link). In
-/// HTTP mode a rule decides per request (method, path, how many times that path was asked
-/// for before) whether it is forwarded, answered with an error, or stalled mid-body; each
-/// request gets its own upstream connection (<c>Connection: close</c>), so the rule sees
-/// every one, and <see cref="Log"/> records them.
+/// A proxy on 127.0.0.1 (port 0) in front of a real registry that understands just enough
+/// HTTP/1.1 (request and response heads, <c>Content-Length</c> bodies) to inject faults
+/// and relays everything else byte for byte. It works at the socket level, so a dropped
+/// connection really is one (a reset), not a polite empty response. Each request gets its
+/// own connection (<c>Connection: close</c> both ways), so every request passes the faults
+/// and is recorded in <see cref="Log"/>. A fault comes from <see cref="Inject"/> (the next
+/// matching requests) or else from the rule given to the constructor. Responses are relayed
+/// no faster than <see cref="BytesPerSecond"/> per connection when that is set (a slow link).
 /// </summary>
 public sealed class RegistryFaultProxy : IDisposable
 {
+    // TLS record type 22, handshake (RFC 8446 §5.1): the first byte of a ClientHello.
+    private const byte TlsHandshakeRecord = 0x16;
+
+    // Longer than any idle timeout a test sets, bounded so that a client that never notices
+    // the silence fails its test instead of hanging it.
+    private static readonly TimeSpan StallTime = TimeSpan.FromSeconds(30);
+
+    private static readonly byte[] ErrorBody = """{"errors":[{"code":"UNAVAILABLE","message":"injected fault"}]}"""u8.ToArray();
+
     private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
     private readonly int _upstreamPort;
     private readonly Func<string, string, int, HttpFault>? _rule;
+    private readonly List<(string Method, string PathContains, HttpFault Fault)> _injected = [];
     private readonly ConcurrentDictionary<string, int> _seen = new(StringComparer.Ordinal);
     private readonly ConcurrentQueue<ProxiedRequest> _log = new();
     private readonly CancellationTokenSource _stop = new();
-    private int _dropped;
+    private long _bytesPerSecond;
 
-    public RegistryFaultProxy(int upstreamPort, long dropAfterBytes)
+    /// <summary>
+    /// Starts a proxy to the server on loopback port <paramref name="upstreamPort"/>.
+    /// <paramref name="rule"/>, when given, decides each request's fault from its method, its
+    /// path and how many requests for that path came before it (of any method).
+    /// </summary>
+    public RegistryFaultProxy(int upstreamPort, Func<string, string, int, HttpFault>? rule = null)
     {
         _upstreamPort = upstreamPort;
-        DropAfterBytes = dropAfterBytes;
-        _listener.Start();
-        _ = AcceptLoopAsync();
-    }
-
-    /// <summary>HTTP mode: <paramref name="rule"/> gets method, path and the number of earlier requests for that path.</summary>
-    public RegistryFaultProxy(int upstreamPort, Func<string, string, int, HttpFault> rule)
-        : this(upstreamPort, long.MaxValue)
-    {
         _rule = rule;
+        _listener.Start();
+        _ = Task.Run(AcceptLoopAsync);
     }
 
-    public long DropAfterBytes { get; }
-
-    /// <summary>TCP mode: the most bytes per second each connection sends to the client; 0, no cap. May change while connections run.</summary>
-    public long BytesPerSecond { get; set; }
-
+    /// <summary>The proxy's address, <c>127.0.0.1:port</c>, for image references.</summary>
     public string Host => $"127.0.0.1:{((IPEndPoint)_listener.LocalEndpoint).Port}";
 
-    /// <summary>How many connections were dropped (0 or 1).</summary>
-    public int Dropped => Volatile.Read(ref _dropped);
+    /// <summary>The most bytes per second each connection sends to the client; 0, no cap. May change while connections run.</summary>
+    public long BytesPerSecond
+    {
+        get => Interlocked.Read(ref _bytesPerSecond);
+        set => Interlocked.Exchange(ref _bytesPerSecond, value);
+    }
 
-    /// <summary>Every request seen in HTTP mode, in arrival order.</summary>
+    /// <summary>Every request seen, in arrival order.</summary>
     public IReadOnlyList<ProxiedRequest> Log => [.. _log];
+
+    /// <summary>Applies <paramref name="fault"/> to the next <paramref name="times"/> requests with <paramref name="method"/> whose path contains <paramref name="pathContains"/>.</summary>
+    public void Inject(string method, string pathContains, HttpFault fault, int times = 1)
+    {
+        lock (_injected)
+        {
+            for (var i = 0; i < times; i++)
+            {
+                _injected.Add((method, pathContains, fault));
+            }
+        }
+    }
 
     public void Dispose()
     {
@@ -78,159 +110,195 @@ public sealed class RegistryFaultProxy : IDisposable
         _listener.Stop();
     }
 
+    private HttpFault Decide(string method, string path)
+    {
+        var seen = _seen.AddOrUpdate(path, 0, (_, n) => n + 1);
+        lock (_injected)
+        {
+            var index = _injected.FindIndex(r => r.Method == method && path.Contains(r.PathContains, StringComparison.Ordinal));
+            if (index >= 0)
+            {
+                var fault = _injected[index].Fault;
+                _injected.RemoveAt(index);
+                return fault;
+            }
+        }
+
+        return _rule?.Invoke(method, path, seen) ?? HttpFault.None;
+    }
+
     private async Task AcceptLoopAsync()
     {
         while (!_stop.IsCancellationRequested)
         {
-            TcpClient client;
+            Socket client;
             try
             {
-                client = await _listener.AcceptTcpClientAsync(_stop.Token);
+                client = await _listener.AcceptSocketAsync(_stop.Token);
             }
-            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException)
+            catch (Exception e) when (e is SocketException or ObjectDisposedException or OperationCanceledException)
             {
                 return;
             }
 
-            _ = _rule is null ? ServeAsync(client) : ServeHttpAsync(client);
+            _ = Task.Run(async () =>
+            {
+                using (client)
+                {
+                    try
+                    {
+                        await HandleAsync(client, _stop.Token);
+                    }
+                    catch (Exception e) when (e is SocketException or IOException or OperationCanceledException or ObjectDisposedException)
+                    {
+                        // A side hung up, or the proxy was disposed; the test looks at what the client saw.
+                    }
+                }
+            });
         }
     }
 
-    private async Task ServeAsync(TcpClient client)
+    private async Task HandleAsync(Socket client, CancellationToken cancellationToken)
     {
-        using (client)
-        using (var upstream = new TcpClient())
+        // A TLS hello to this plain-HTTP proxy: hang up, as a server refusing TLS would.
+        var first = new byte[1];
+        if (await client.ReceiveAsync(first, SocketFlags.Peek, cancellationToken) == 0 || first[0] == TlsHandshakeRecord)
         {
-            try
-            {
-                await upstream.ConnectAsync(IPAddress.Loopback, _upstreamPort, _stop.Token);
-                var toServer = client.GetStream().CopyToAsync(upstream.GetStream(), _stop.Token);
-                var toClient = CopyWithFaultAsync(upstream.GetStream(), client.GetStream());
-                await Task.WhenAny(toServer, toClient);
-            }
-            catch (Exception e) when (e is IOException or SocketException or OperationCanceledException)
-            {
-            }
-
-            // Leaving the using blocks closes both sockets: the client sees the body end early.
-            client.Client.LingerState = new LingerOption(true, 0);
+            Reset(client);
+            return;
         }
-    }
 
-    private async Task CopyWithFaultAsync(Stream from, Stream to)
-    {
-        var buffer = new byte[16 * 1024];
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        long sent = 0;
-        int n;
-        while ((n = await from.ReadAsync(buffer, _stop.Token)) > 0)
+        var clientStream = new NetworkStream(client, ownsSocket: false);
+        var (head, rest) = await ReadHeadAsync(clientStream, cancellationToken);
+        if (head is null)
         {
-            if (sent + n >= DropAfterBytes && Interlocked.CompareExchange(ref _dropped, 1, 0) == 0)
+            return;
+        }
+
+        var lines = head.Split("\r\n");
+        var requestLine = lines[0].Split(' ');
+        var (method, path) = (requestLine[0], requestLine[1]);
+        var length = ContentLength(lines);
+        var fault = Decide(method, path);
+        _log.Enqueue(new ProxiedRequest(method, path, Header(lines, "Range"), fault));
+
+        switch (fault)
+        {
+            case HttpFault.ServerError or HttpFault.TooManyRequests:
+                await RelayAsync(clientStream, rest, length, Stream.Null, capped: false, cancellationToken);
+                var status = fault == HttpFault.ServerError ? "500 Internal Server Error" : "429 Too Many Requests\r\nRetry-After: 1";
+                await clientStream.WriteAsync(Encoding.ASCII.GetBytes(
+                    $"HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {ErrorBody.Length}\r\nConnection: close\r\n\r\n"), cancellationToken);
+                await clientStream.WriteAsync(ErrorBody, cancellationToken);
+                client.Shutdown(SocketShutdown.Send);
+                return;
+            case HttpFault.DropDuringRequestBody:
+                await RelayAsync(clientStream, rest, length / 2, Stream.Null, capped: false, cancellationToken);
+                Reset(client);
+                return;
+        }
+
+        using var upstream = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await upstream.ConnectAsync(IPAddress.Loopback, _upstreamPort, cancellationToken);
+        var upstreamStream = new NetworkStream(upstream, ownsSocket: false);
+
+        // One request per connection, so the next request comes back through Decide.
+        var forwarded = string.Join("\r\n", lines.Where(l => !l.StartsWith("Connection:", StringComparison.OrdinalIgnoreCase))) + "\r\nConnection: close\r\n\r\n";
+        await upstreamStream.WriteAsync(Encoding.ASCII.GetBytes(forwarded), cancellationToken);
+        await RelayAsync(clientStream, rest, length, upstreamStream, capped: false, cancellationToken);
+
+        // A HEAD answer has no body to cut: it is forwarded whole.
+        if (fault is HttpFault.DropDuringResponseBody or HttpFault.StallDuringResponseBody && method != "HEAD")
+        {
+            var (responseHead, responseRest) = await ReadHeadAsync(upstreamStream, cancellationToken);
+            if (responseHead is null)
             {
+                Reset(client);
                 return;
             }
 
-            await to.WriteAsync(buffer.AsMemory(0, n), _stop.Token);
+            await clientStream.WriteAsync(Encoding.ASCII.GetBytes(responseHead + "\r\n\r\n"), cancellationToken);
+            await RelayAsync(upstreamStream, responseRest, ContentLength(responseHead.Split("\r\n")) / 2, clientStream, capped: true, cancellationToken);
+            if (fault == HttpFault.StallDuringResponseBody)
+            {
+                // Silent, not closed: only the client's idle timeout can notice.
+                await Task.Delay(StallTime, cancellationToken);
+            }
+
+            Reset(client);
+            return;
+        }
+
+        // The registry closes after its response (Connection: close), which ends the relay.
+        await RelayAsync(upstreamStream, [], long.MaxValue, clientStream, capped: true, cancellationToken);
+        client.Shutdown(SocketShutdown.Send);
+    }
+
+    // Linger 0 makes Close send RST: the peer sees "connection reset", as with a crashed server.
+    private static void Reset(Socket socket)
+    {
+        socket.LingerState = new LingerOption(true, 0);
+        socket.Close();
+    }
+
+    private static string? Header(string[] lines, string name)
+    {
+        var prefix = name + ":";
+        return lines.Skip(1).FirstOrDefault(l => l.StartsWith(prefix, StringComparison.OrdinalIgnoreCase))?[prefix.Length..].Trim();
+    }
+
+    private static long ContentLength(string[] lines) =>
+        Header(lines, "Content-Length") is { } value ? long.Parse(value, CultureInfo.InvariantCulture) : 0;
+
+    // Reads up to the blank line that ends a head; returns the head without it and the bytes read past it.
+    private static async Task<(string? Head, byte[] Remainder)> ReadHeadAsync(Stream stream, CancellationToken cancellationToken)
+    {
+        var buffer = new MemoryStream();
+        var chunk = new byte[8192];
+        while (true)
+        {
+            var n = await stream.ReadAsync(chunk, cancellationToken);
+            if (n == 0)
+            {
+                return (null, []);
+            }
+
+            buffer.Write(chunk, 0, n);
+            var bytes = buffer.GetBuffer().AsSpan(0, (int)buffer.Length);
+            var end = bytes.IndexOf("\r\n\r\n"u8);
+            if (end >= 0)
+            {
+                return (Encoding.ASCII.GetString(bytes[..end]), bytes[(end + 4)..].ToArray());
+            }
+        }
+    }
+
+    // Copies length bytes (or up to end of stream), the first ones from already; when capped,
+    // no faster than BytesPerSecond as it is at each write.
+    private async Task RelayAsync(Stream from, byte[] already, long length, Stream to, bool capped, CancellationToken cancellationToken)
+    {
+        var clock = Stopwatch.StartNew();
+        var first = (int)Math.Min(already.Length, length);
+        await to.WriteAsync(already.AsMemory(0, first), cancellationToken);
+        long sent = first;
+        var chunk = new byte[16 * 1024];
+        while (sent < length)
+        {
+            var n = await from.ReadAsync(chunk.AsMemory(0, (int)Math.Min(chunk.Length, length - sent)), cancellationToken);
+            if (n == 0)
+            {
+                break;
+            }
+
+            await to.WriteAsync(chunk.AsMemory(0, n), cancellationToken);
             sent += n;
-            var rate = BytesPerSecond;
+            var rate = capped ? BytesPerSecond : 0;
             if (rate > 0 && TimeSpan.FromSeconds((double)sent / rate) - clock.Elapsed is { Ticks: > 0 } ahead)
             {
-                await Task.Delay(ahead, _stop.Token);
-            }
-        }
-    }
-
-    // One request per client connection: the pull client sends GET/HEAD only (no bodies),
-    // and the Connection: close we add makes both the registry and the client close after
-    // the response.
-    private async Task ServeHttpAsync(TcpClient client)
-    {
-        using (client)
-        {
-            try
-            {
-                var stream = client.GetStream();
-                var head = await ReadHeadAsync(stream);
-                if (head is null)
-                {
-                    return;
-                }
-
-                var lines = head.Split("\r\n", StringSplitOptions.RemoveEmptyEntries);
-                var parts = lines[0].Split(' ');
-                var (method, path) = (parts[0], parts[1]);
-                var range = lines.Skip(1).FirstOrDefault(l => l.StartsWith("Range:", StringComparison.OrdinalIgnoreCase))?[6..].Trim();
-                var fault = _rule!(method, path, _seen.AddOrUpdate(path, 0, (_, n) => n + 1));
-                _log.Enqueue(new ProxiedRequest(method, path, range, fault));
-                switch (fault)
-                {
-                    case HttpFault.ServerError:
-                        await stream.WriteAsync(Encoding.ASCII.GetBytes("HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"), _stop.Token);
-                        return;
-                    case HttpFault.TooManyRequests:
-                        await stream.WriteAsync(Encoding.ASCII.GetBytes("HTTP/1.1 429 Too Many Requests\r\nRetry-After: 1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"), _stop.Token);
-                        return;
-                }
-
-                var forwarded = new StringBuilder(lines[0]).Append("\r\n");
-                foreach (var line in lines.Skip(1).Where(l => !l.StartsWith("Connection:", StringComparison.OrdinalIgnoreCase)))
-                {
-                    forwarded.Append(line).Append("\r\n");
-                }
-
-                forwarded.Append("Connection: close\r\n\r\n");
-                using var upstream = new TcpClient();
-                await upstream.ConnectAsync(IPAddress.Loopback, _upstreamPort, _stop.Token);
-                var server = upstream.GetStream();
-                await server.WriteAsync(Encoding.ASCII.GetBytes(forwarded.ToString()), _stop.Token);
-                var limit = long.MaxValue;
-                if (fault == HttpFault.Stall)
-                {
-                    var response = await ReadHeadAsync(server) ?? "";
-                    await stream.WriteAsync(Encoding.ASCII.GetBytes(response), _stop.Token);
-                    var length = response.Split("\r\n").FirstOrDefault(l => l.StartsWith("Content-Length:", StringComparison.OrdinalIgnoreCase))?[15..].Trim();
-                    limit = long.Parse(length ?? "0", System.Globalization.CultureInfo.InvariantCulture) / 2;
-                }
-
-                var buffer = new byte[16 * 1024];
-                long sent = 0;
-                int n;
-                while (sent < limit && (n = await server.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, limit - sent)), _stop.Token)) > 0)
-                {
-                    await stream.WriteAsync(buffer.AsMemory(0, n), _stop.Token);
-                    sent += n;
-                }
-
-                if (fault == HttpFault.Stall)
-                {
-                    // Silent, not closed: only the client's idle timeout can notice.
-                    await Task.Delay(Timeout.Infinite, _stop.Token);
-                }
-            }
-            catch (Exception e) when (e is IOException or SocketException or OperationCanceledException or ObjectDisposedException)
-            {
-            }
-        }
-    }
-
-    private async Task<string?> ReadHeadAsync(NetworkStream stream)
-    {
-        var head = new List<byte>(1024);
-        var one = new byte[1];
-        while (head.Count < 64 * 1024)
-        {
-            if (await stream.ReadAsync(one, _stop.Token) == 0)
-            {
-                return null;
-            }
-
-            head.Add(one[0]);
-            if (head.Count >= 4 && head[^4] == '\r' && head[^3] == '\n' && head[^2] == '\r' && head[^1] == '\n')
-            {
-                return Encoding.ASCII.GetString([.. head]);
+                await Task.Delay(ahead, cancellationToken);
             }
         }
 
-        return null;
+        await to.FlushAsync(cancellationToken);
     }
 }

@@ -1,4 +1,6 @@
+using System.Diagnostics;
 using System.Security.Cryptography;
+using System.Text;
 
 namespace OstreeContainer.TestSupport;
 
@@ -46,30 +48,56 @@ public static class TreeDiff
         return diffs;
     }
 
+    // Metadata comes from GNU find, not from the code under test: a stat bug in the library
+    // would otherwise read both trees the same wrong way and hide itself. One record per
+    // entry, NUL-terminated fields (names may hold any byte but NUL):
+    // "<type> <octal mode> <uid>:<gid> <relative path>" NUL "<symlink target>" NUL.
     private static Dictionary<string, (char Kind, int Mode, string Detail, string Owner)> Index(string root)
     {
         var result = new Dictionary<string, (char, int, string, string)>(StringComparer.Ordinal);
-        foreach (var path in Directory.EnumerateFileSystemEntries(root, "*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0 }))
+        var fields = Find(root, "%y %m %U:%G %P\\0%l\\0").Split('\0');
+        for (var i = 0; i + 1 < fields.Length; i += 2)
         {
-            var rel = Path.GetRelativePath(root, path);
-            var info = new FileInfo(path);
-            var stat = OstreeContainer.Ostree.Posix.UnixStat.LStat(path);
-            var owner = $"{stat.Uid}:{stat.Gid}";
-            if (info.LinkTarget is { } target)
+            var parts = fields[i].Split(' ', 4);
+            var (type, mode, owner, rel) = (parts[0][0], Convert.ToInt32(parts[1], 8), parts[2], parts[3]);
+            if (type == 'l')
             {
-                result[rel] = ('l', 0, target, owner);
+                result[rel] = ('l', 0, fields[i + 1], owner);
             }
-            else if (Directory.Exists(path))
+            else if (type == 'd')
             {
-                result[rel] = ('d', (int)(stat.Mode & 0xFFF), "", owner);
+                result[rel] = ('d', mode, "", owner);
             }
             else
             {
-                using var stream = File.OpenRead(path);
-                result[rel] = ('f', (int)(stat.Mode & 0xFFF), Convert.ToHexStringLower(SHA256.HashData(stream)), owner);
+                using var stream = File.OpenRead(Path.Combine(root, rel));
+                result[rel] = ('f', mode, Convert.ToHexStringLower(SHA256.HashData(stream)), owner);
             }
         }
 
         return result;
+    }
+
+    // Peer.Run reads lines (and would turn a \r in a name into \n): read the raw bytes here.
+    private static string Find(string root, string format)
+    {
+        var psi = new ProcessStartInfo(Peer.Require("find"))
+        {
+            ArgumentList = { root, "-mindepth", "1", "-printf", format },
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        using var process = Process.Start(psi)!;
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var stdout = new MemoryStream();
+        process.StandardOutput.BaseStream.CopyTo(stdout);
+        process.WaitForExit();
+        if (process.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"find {root} exited {process.ExitCode}: {stderr.Result.Trim()}");
+        }
+
+        return Encoding.UTF8.GetString(stdout.GetBuffer(), 0, (int)stdout.Length);
     }
 }

@@ -26,7 +26,7 @@ public class PullCommandTests
         var pushed = CliRunner.Run("push", $"oci:{OsLayout.Value}:c2", $"docker://{registry.Host}/os/kill:c2", "--tls-verify=false");
         Assert.True(pushed.ExitCode == 0, pushed.Stderr);
         // 4 MB/s per connection: the ~120 MB of repo and meta layers take far longer than the kill delay.
-        using var proxy = new RegistryFaultProxy(registry.Port, dropAfterBytes: long.MaxValue) { BytesPerSecond = 4 << 20 };
+        using var proxy = new RegistryFaultProxy(registry.Port) { BytesPerSecond = 4 << 20 };
         var repo = Path.Combine(Fixtures.TempDirectory("cli-pull-kill"), "repo");
         Peer.Check("ostree", "init", $"--repo={repo}", "--mode=archive");
         var before = RepoSnapshot.Of(repo);

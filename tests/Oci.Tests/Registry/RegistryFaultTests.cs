@@ -12,10 +12,10 @@ public class RegistryFaultTests
     public async Task Push_ServerErrorsThenOk_RetriesAndCompletes()
     {
         using var registry = LocalRegistry.Start();
-        using var proxy = new FaultProxy(registry.Host);
-        proxy.Inject("HEAD", "/blobs/", Fault.ServerError);
-        proxy.Inject("POST", "/blobs/uploads/", Fault.ServerError);
-        proxy.Inject("PUT", "/manifests/v1", Fault.ServerError, times: 2);
+        using var proxy = new RegistryFaultProxy(registry.Port);
+        proxy.Inject("HEAD", "/blobs/", HttpFault.ServerError);
+        proxy.Inject("POST", "/blobs/uploads/", HttpFault.ServerError);
+        proxy.Inject("PUT", "/manifests/v1", HttpFault.ServerError, times: 2);
         var log = new List<string>();
         var testImage = TestImage.Create();
         using (var client = new RegistryClient(Options(log)))
@@ -52,14 +52,14 @@ public class RegistryFaultTests
     public async Task GetManifest_TooManyRequestsWithRetryAfter_WaitsThenSucceeds()
     {
         using var registry = LocalRegistry.Start();
-        using var proxy = new FaultProxy(registry.Host);
+        using var proxy = new RegistryFaultProxy(registry.Port);
         var log = new List<string>();
         var testImage = TestImage.Create(layers: 1);
         var image = ImageReference.Parse($"docker://{proxy.Host}/test/app:v1");
         using var client = new RegistryClient(Options(log));
         await testImage.PushAsync(client, image, "v1");
 
-        proxy.Inject("GET", "/manifests/v1", Fault.TooManyRequests);
+        proxy.Inject("GET", "/manifests/v1", HttpFault.TooManyRequests);
         var clock = Stopwatch.StartNew();
         var manifest = await client.GetManifestAsync(image, "v1", TestContext.Current.CancellationToken);
 
@@ -74,8 +74,8 @@ public class RegistryFaultTests
     public async Task PushBlob_ConnectionDroppedMidUpload_ReopensContentAndCompletes(long chunkSize, string method)
     {
         using var registry = LocalRegistry.Start();
-        using var proxy = new FaultProxy(registry.Host);
-        proxy.Inject(method, "/blobs/uploads/", Fault.DropDuringRequestBody);
+        using var proxy = new RegistryFaultProxy(registry.Port);
+        proxy.Inject(method, "/blobs/uploads/", HttpFault.DropDuringRequestBody);
         var log = new List<string>();
         var testImage = TestImage.Create(layers: 1, layerBytes: 256 * 1024);
         var image = ImageReference.Parse($"docker://{proxy.Host}/test/app:v1");
@@ -89,8 +89,8 @@ public class RegistryFaultTests
             return new MemoryStream(bytes, writable: false);
         }, TestContext.Current.CancellationToken);
 
-        Assert.True(2 == opens, string.Join("\n", proxy.Log.Concat(log)));
-        Assert.Contains(proxy.Log, line => line.StartsWith(method, StringComparison.Ordinal) && line.EndsWith("DropDuringRequestBody", StringComparison.Ordinal));
+        Assert.True(2 == opens, string.Join("\n", proxy.Log.Select(r => r.ToString()).Concat(log)));
+        Assert.Contains(proxy.Log, r => r.Method == method && r.Fault == HttpFault.DropDuringRequestBody);
         var retry = Assert.Single(log, line => line.Contains("retry", StringComparison.Ordinal));
         Assert.Contains($"pushing blob {layer.Digest.ToString()[..19]} to {proxy.Host}/test/app:", retry, StringComparison.Ordinal);
         TestContext.Current.TestOutputHelper?.WriteLine(retry);
@@ -101,14 +101,14 @@ public class RegistryFaultTests
     public async Task GetManifest_ResponseStalls_IdleTimeoutRetries()
     {
         using var registry = LocalRegistry.Start();
-        using var proxy = new FaultProxy(registry.Host);
+        using var proxy = new RegistryFaultProxy(registry.Port);
         var log = new List<string>();
         var testImage = TestImage.Create(layers: 1);
         var image = ImageReference.Parse($"docker://{proxy.Host}/test/app:v1");
         using var client = new RegistryClient(Options(log) with { IdleTimeout = TimeSpan.FromMilliseconds(500) });
         await testImage.PushAsync(client, image, "v1");
 
-        proxy.Inject("GET", "/manifests/v1", Fault.StallDuringResponseBody);
+        proxy.Inject("GET", "/manifests/v1", HttpFault.StallDuringResponseBody);
         var manifest = await client.GetManifestAsync(image, "v1", TestContext.Current.CancellationToken);
 
         Assert.Equal(testImage.Manifest, manifest.Bytes);
@@ -119,14 +119,14 @@ public class RegistryFaultTests
     public async Task GetBlob_ConnectionDroppedMidBody_ResumesFromOffset()
     {
         using var registry = LocalRegistry.Start();
-        using var proxy = new FaultProxy(registry.Host);
+        using var proxy = new RegistryFaultProxy(registry.Port);
         var testImage = TestImage.Create(layers: 1, layerBytes: 256 * 1024);
         var image = ImageReference.Parse($"docker://{proxy.Host}/test/app:v1");
         var (layer, bytes) = testImage.Blobs[1];
         using var client = new RegistryClient(Options([]));
         await testImage.PushAsync(client, image, "v1");
 
-        proxy.Inject("GET", "/blobs/sha256:", Fault.DropDuringResponseBody);
+        proxy.Inject("GET", "/blobs/sha256:", HttpFault.DropDuringResponseBody);
         var received = new MemoryStream();
         await using (var first = await client.GetBlobUnverifiedAsync(image, layer.Digest, 0, TestContext.Current.CancellationToken))
         {
@@ -148,8 +148,8 @@ public class RegistryFaultTests
     public async Task GetManifest_RetryBudgetExhausted_OneClearLine()
     {
         using var registry = LocalRegistry.Start();
-        using var proxy = new FaultProxy(registry.Host);
-        proxy.Inject("GET", "/manifests/v1", Fault.ServerError, times: 10);
+        using var proxy = new RegistryFaultProxy(registry.Port);
+        proxy.Inject("GET", "/manifests/v1", HttpFault.ServerError, times: 10);
         var image = ImageReference.Parse($"docker://{proxy.Host}/test/app:v1");
         using var client = new RegistryClient(Options([]) with { MaxRetries = 2 });
 
@@ -160,7 +160,7 @@ public class RegistryFaultTests
         Assert.Equal(
             $"getting manifest v1 from {proxy.Host}/test/app: registry failed (HTTP 500: UNAVAILABLE: injected fault) (gave up after 2 retries)",
             error.Message);
-        Assert.Equal(3, proxy.Log.Count(line => line.StartsWith("GET /v2/test/app/manifests/v1", StringComparison.Ordinal)));
+        Assert.Equal(3, proxy.Log.Count(r => r is { Method: "GET", Path: "/v2/test/app/manifests/v1" }));
     }
 
     [Fact]
