@@ -75,7 +75,7 @@ public sealed class SummaryBuilder
             builder.AddRef(name.Name, commit, repo.ReadMetadataBytes(commit, ObjectType.Commit));
         }
 
-        return builder.AddDeltas(StaticDeltas.List(repo.Path));
+        return builder.AddDeltas(StaticDeltas.List(repo.Root));
     }
 
     /// <summary>
