@@ -98,7 +98,8 @@ public sealed class OstreeRepo
             throw new IOException($"{path}: a repository already exists here");
         }
 
-        foreach (var dir in new[] { "objects", "refs/heads", "refs/remotes", "refs/mirrors", "state", "tmp/cache", "extensions" })
+        string[] directories = ["objects", .. Enum.GetValues<RefKind>().Select(k => k.RelativeDirectory()), "state", "tmp/cache", "extensions"];
+        foreach (var dir in directories)
         {
             Directory.CreateDirectory(Path.Combine(full, dir));
         }
@@ -307,18 +308,13 @@ public sealed class OstreeRepo
         }
     }
 
-    /// <summary>All refs of the given kinds, sorted by name.</summary>
+    /// <summary>All refs of the given kinds (every kind when none is given), sorted by name.</summary>
     public IReadOnlyList<KeyValuePair<RefName, Checksum>> ListRefs(params RefKind[] kinds)
     {
         var result = new List<KeyValuePair<RefName, Checksum>>();
-        foreach (var kind in kinds.Length == 0 ? [RefKind.Head, RefKind.Remote, RefKind.Mirror] : kinds)
+        foreach (var kind in kinds.Length == 0 ? Enum.GetValues<RefKind>() : kinds)
         {
-            var root = Path.Combine(Root, kind switch
-            {
-                RefKind.Head => "refs/heads",
-                RefKind.Remote => "refs/remotes",
-                _ => "refs/mirrors",
-            });
+            var root = Path.Combine(Root, kind.RelativeDirectory());
             if (!Directory.Exists(root))
             {
                 continue;
@@ -326,24 +322,10 @@ public sealed class OstreeRepo
 
             foreach (var file in Directory.EnumerateFiles(root, "*", SearchOption.AllDirectories))
             {
-                var rel = Path.GetRelativePath(root, file).Replace('\\', '/');
-                RefName name;
-                if (kind == RefKind.Head)
+                if (RefName.TryFromKindPath(kind, Path.GetRelativePath(root, file), out var name))
                 {
-                    name = new RefName(kind, null, rel);
+                    result.Add(new(name, ReadRefFile(file, name.ToString())));
                 }
-                else
-                {
-                    var slash = rel.IndexOf('/', StringComparison.Ordinal);
-                    if (slash < 0)
-                    {
-                        continue;
-                    }
-
-                    name = new RefName(kind, rel[..slash], rel[(slash + 1)..]);
-                }
-
-                result.Add(new(name, ReadRefFile(file, name.ToString())));
             }
         }
 
@@ -380,9 +362,10 @@ public sealed class OstreeRepo
             return true;
         }
 
-        if (name.Kind == RefKind.Head && Directory.Exists(Path.Combine(Root, "refs/remotes")))
+        var remotes = Path.Combine(Root, RefKind.Remote.RelativeDirectory());
+        if (name.Kind == RefKind.Head && Directory.Exists(remotes))
         {
-            foreach (var remote in Directory.EnumerateDirectories(Path.Combine(Root, "refs/remotes")))
+            foreach (var remote in Directory.EnumerateDirectories(remotes))
             {
                 var candidate = Path.Combine(remote, name.Name);
                 if (File.Exists(candidate))
