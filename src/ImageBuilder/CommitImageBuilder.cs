@@ -140,7 +140,7 @@ public static class CommitImageBuilder
                 + "(a shell and pulls from the image still work; serve the repo with 'ostree-container serve', or commit an OS with glibc)");
         }
 
-        var deltas = StaticDeltas.List(repo.Path).Where(d => d.Name.To == checksum).OrderBy(d => d.Name.ToString(), StringComparer.Ordinal).ToList();
+        var deltas = StaticDeltas.List(repo.Root).Where(d => d.Name.To == checksum).OrderBy(d => d.Name.ToString(), StringComparer.Ordinal).ToList();
 
         var chunkCount = (options.MaxLayers - 1 - deltas.Count) / 2;
         if (chunkCount < 1)
@@ -220,7 +220,7 @@ public static class CommitImageBuilder
 
         foreach (var delta in deltas)
         {
-            var directory = Path.Combine(repo.Path, delta.Name.RelativeDirectory);
+            var directory = Path.Combine(repo.Root, delta.Name.RelativeDirectory);
             jobs.Add(new LayerJob(LayerKind.Delta, $"static delta {delta.Name}", DirectorySize(directory), options.Compression, PrecompressedLevel(options.Compression),
                 writer => WriteDeltaLayer(writer, repo, delta.Name)));
         }
@@ -412,7 +412,7 @@ public static class CommitImageBuilder
     private static void WriteDeltaLayer(LayerWriter writer, OstreeRepo repo, DeltaName name)
     {
         var directories = new LayerDirectories(writer, _ => RootDirectory);
-        var source = Path.Combine(repo.Path, name.RelativeDirectory);
+        var source = Path.Combine(repo.Root, name.RelativeDirectory);
         foreach (var file in Directory.EnumerateFiles(source).Order(StringComparer.Ordinal))
         {
             var path = $"{RepoDirectory}/{name.RelativeDirectory}/{Path.GetFileName(file)}";

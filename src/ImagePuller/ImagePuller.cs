@@ -64,14 +64,14 @@ public static class ImagePuller
         if (repo.Mode is not (RepoMode.Archive or RepoMode.BareUser or RepoMode.Bare))
         {
             throw new NotSupportedException(
-                $"repository {repo.Path} is in '{repo.Mode.ToConfigString()}' mode; pull writes archive, bare-user and bare repositories only");
+                $"repository {repo.Root} is in '{repo.Mode.ToConfigString()}' mode; pull writes archive, bare-user and bare repositories only");
         }
 
         if (repo.Mode == RepoMode.Bare && !Ostree.Posix.FileSystem.IsRoot)
         {
             // Checked before any request: every object in a bare repo is chowned to its owner.
             throw new UnauthorizedAccessException(
-                $"repository {repo.Path} is in 'bare' mode, which keeps each file's owner: pull into it as root, or use a bare-user repository");
+                $"repository {repo.Root} is in 'bare' mode, which keeps each file's owner: pull into it as root, or use a bare-user repository");
         }
 
         // Keys first: without them nothing is fetched at all.
@@ -81,7 +81,7 @@ public static class ImagePuller
             report(new PullProgress(PullStage.Verify, null, null, 0, 0, "WARNING: --insecure-no-signature: the commit's signature will NOT be checked"));
         }
 
-        using var source = ImageSource.Open(options.Image, options.Registry, Path.Combine(repo.Path, "tmp"));
+        using var source = ImageSource.Open(options.Image, options.Registry, Path.Combine(repo.Root, "tmp"));
         report(new PullProgress(PullStage.Manifest, null, null, 0, 0, $"reading {options.Image}"));
         var info = await ImageInfo.ReadAsync(source, options.Platform, cancellationToken).ConfigureAwait(false);
         var commit = info.Commit ?? throw new InvalidDataException($"manifest {info.ManifestDigest} has no {ImageFormat.CommitLabel} label: not an ostree-container image");
@@ -89,7 +89,7 @@ public static class ImagePuller
             ?? throw new ArgumentException($"the image has no {ImageFormat.RefLabel} label; name the ref with --ref");
         var refName = RefName.Head(refText);
 
-        var state = PullState.TryLoad(repo.Path, refText);
+        var state = PullState.TryLoad(repo.Root, refText);
         if (state is not null && state.Manifest == info.ManifestDigest.ToString() && state.Commit == commit.ToString()
             && repo.TryResolveRev(refText, out var current) && current == commit && repo.HasObject(commit, ObjectType.Commit))
         {
@@ -113,7 +113,7 @@ public static class ImagePuller
             report(new PullProgress(PullStage.Skip, layer.Descriptor.Digest.ToString(), layer.Kind, 0, layer.Descriptor.Size, $"layer {layer.Index}: {layer.Kind.ToString().ToLowerInvariant()} layer, not needed"));
         }
 
-        var run = new PullRun(options, source, new BlobCache(repo.Path), report);
+        var run = new PullRun(options, source, new BlobCache(repo.Root), report);
         using var downloads = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         try
         {
@@ -187,7 +187,7 @@ public static class ImagePuller
                 Manifest = info.ManifestDigest.ToString(),
                 Commit = commit.ToString(),
                 Layers = [.. repoLayers.Select(l => l.Descriptor.Digest.ToString())],
-            }.Save(repo.Path, refText);
+            }.Save(repo.Root, refText);
             report(new PullProgress(PullStage.Done, null, null, run.BytesTransferred, run.BytesTransferred, $"{refText} => {commit}: {written} objects written, {run.Fetched.Count} layers read, {skipped.Count} skipped"));
             return new PullResult(commit.ToString(), refText, info.ManifestDigest, false, run.Fetched.Count, skipped.Count, run.BytesTransferred, written, policy is not null, plan.SignedBy);
         }

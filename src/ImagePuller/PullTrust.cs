@@ -64,7 +64,7 @@ public sealed record PullTrust
             {
                 gpgRequired = true;
                 var before = keyrings.Count;
-                var own = Path.Combine(repo.Path, $"{Remote}.trustedkeys.gpg");
+                var own = Path.Combine(repo.Root, $"{Remote}.trustedkeys.gpg");
                 if (File.Exists(own))
                 {
                     keyrings.Add(LoadKeyring(own, $"remote '{Remote}'"));
@@ -83,7 +83,7 @@ public sealed record PullTrust
                 if (keyrings.Skip(before).All(k => k.Count == 0))
                 {
                     throw new ImagePullException(
-                        $"remote '{Remote}' has gpg-verify=true but no GPG keys; import them with 'ostree --repo={repo.Path} remote gpg-import {Remote} -k KEYFILE' or pass --keyring FILE");
+                        $"remote '{Remote}' has gpg-verify=true but no GPG keys; import them with 'ostree --repo={repo.Root} remote gpg-import {Remote} -k KEYFILE' or pass --keyring FILE");
                 }
             }
 
@@ -156,7 +156,7 @@ public sealed record PullTrust
             }
         }
 
-        throw new ImagePullException($"remote '{Remote}' is not configured in {repo.Path}/config or {RemotesDirectory}; add it with 'ostree remote add --gpg-import=KEYFILE {Remote} URL'");
+        throw new ImagePullException($"remote '{Remote}' is not configured in {repo.Root}/config or {RemotesDirectory}; add it with 'ostree remote add --gpg-import=KEYFILE {Remote} URL'");
     }
 
     private static IEnumerable<Ed25519PublicKey> ParseSignVerify(string value)

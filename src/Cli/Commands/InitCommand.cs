@@ -16,7 +16,7 @@ internal static class InitCommand
         {
             RepoModeExtensions.TryParse(parse.GetValue(mode), out var m);
             var created = OstreeRepo.Create(parse.GetRequiredValue(repo), m);
-            parse.InvocationConfiguration.Output.WriteLine($"created {m.ToConfigString()} repository {created.Path}");
+            parse.InvocationConfiguration.Output.WriteLine($"created {m.ToConfigString()} repository {created.Root}");
             return 0;
         });
         return command;

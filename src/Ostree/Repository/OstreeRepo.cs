@@ -26,13 +26,16 @@ public sealed class OstreeRepo
 
     private OstreeRepo(string path, RepoMode mode, RepoConfig config)
     {
-        Path = path;
+        Root = path;
         Mode = mode;
         Config = config;
     }
 
-    /// <summary>Absolute path of the repository.</summary>
-    public string Path { get; }
+    /// <summary>
+    /// Absolute path of the repository's root directory, the one holding <c>config</c>,
+    /// <c>objects/</c> and <c>refs/</c>.
+    /// </summary>
+    public string Root { get; }
 
     /// <summary>How content objects are stored.</summary>
     public RepoMode Mode { get; }
@@ -54,9 +57,9 @@ public sealed class OstreeRepo
     public static OstreeRepo Open(string path)
     {
         ArgumentNullException.ThrowIfNull(path);
-        var full = System.IO.Path.GetFullPath(path);
-        var configPath = System.IO.Path.Combine(full, "config");
-        if (!File.Exists(configPath) || !Directory.Exists(System.IO.Path.Combine(full, "objects")))
+        var full = Path.GetFullPath(path);
+        var configPath = Path.Combine(full, "config");
+        if (!File.Exists(configPath) || !Directory.Exists(Path.Combine(full, "objects")))
         {
             throw new InvalidDataException($"{path}: not an OSTree repository (no config or objects/)");
         }
@@ -89,32 +92,33 @@ public sealed class OstreeRepo
     public static OstreeRepo Create(string path, RepoMode mode)
     {
         ArgumentNullException.ThrowIfNull(path);
-        var full = System.IO.Path.GetFullPath(path);
-        if (File.Exists(System.IO.Path.Combine(full, "config")))
+        var full = Path.GetFullPath(path);
+        if (File.Exists(Path.Combine(full, "config")))
         {
             throw new IOException($"{path}: a repository already exists here");
         }
 
-        foreach (var dir in new[] { "objects", "refs/heads", "refs/remotes", "refs/mirrors", "state", "tmp/cache", "extensions" })
+        string[] directories = ["objects", .. Enum.GetValues<RefKind>().Select(k => k.RelativeDirectory()), "state", "tmp/cache", "extensions"];
+        foreach (var dir in directories)
         {
-            Directory.CreateDirectory(System.IO.Path.Combine(full, dir));
+            Directory.CreateDirectory(Path.Combine(full, dir));
         }
 
         var config = RepoConfig.Parse($"[core]\nrepo_version=1\nmode={mode.ToConfigString()}\n");
-        WriteFileAtomically(System.IO.Path.Combine(full, "config"), Encoding.UTF8.GetBytes(config.ToString()), fsync: true);
+        WriteFileAtomically(Path.Combine(full, "config"), Encoding.UTF8.GetBytes(config.ToString()), fsync: true);
         return new OstreeRepo(full, mode, config);
     }
 
     /// <summary>Opens <paramref name="path"/> if it is a repository, else creates one in <paramref name="mode"/>.</summary>
     public static OstreeRepo OpenOrCreate(string path, RepoMode mode) =>
-        File.Exists(System.IO.Path.Combine(path, "config")) ? Open(path) : Create(path, mode);
+        File.Exists(Path.Combine(path, "config")) ? Open(path) : Create(path, mode);
 
     /// <summary>Starts a transaction; objects written through it appear only on <see cref="RepoTransaction.Commit"/>.</summary>
     public RepoTransaction BeginTransaction() => new(this);
 
     /// <summary>Writes <see cref="Config"/> back to the <c>config</c> file (atomically).</summary>
     public void SaveConfig() =>
-        WriteFileAtomically(System.IO.Path.Combine(Path, "config"), Encoding.UTF8.GetBytes(Config.ToString()), Fsync);
+        WriteFileAtomically(Path.Combine(Root, "config"), Encoding.UTF8.GetBytes(Config.ToString()), Fsync);
 
     /// <summary>The object's path relative to the repository: <c>objects/XX/REST.EXT</c>.</summary>
     public string RelativeObjectPath(Checksum checksum, ObjectType type)
@@ -124,7 +128,7 @@ public sealed class OstreeRepo
     }
 
     /// <summary>The object's absolute path.</summary>
-    public string ObjectPath(Checksum checksum, ObjectType type) => System.IO.Path.Combine(Path, RelativeObjectPath(checksum, type));
+    public string ObjectPath(Checksum checksum, ObjectType type) => Path.Combine(Root, RelativeObjectPath(checksum, type));
 
     /// <summary>Whether the object exists (as a file or, for bare symlinks, a link).</summary>
     public bool HasObject(Checksum checksum, ObjectType type) => PathExists(ObjectPath(checksum, type));
@@ -176,7 +180,7 @@ public sealed class OstreeRepo
     /// <summary>Reads a metadata object's bytes.</summary>
     /// <exception cref="FileNotFoundException">The object is missing.</exception>
     public byte[] ReadMetadataBytes(Checksum checksum, ObjectType type) =>
-        TryReadMetadataBytes(checksum, type) ?? throw new FileNotFoundException($"{type.Name()} {checksum} is missing from {Path}", ObjectPath(checksum, type));
+        TryReadMetadataBytes(checksum, type) ?? throw new FileNotFoundException($"{type.Name()} {checksum} is missing from {Root}", ObjectPath(checksum, type));
 
     /// <summary>Reads and parses a commit.</summary>
     public Commit ReadCommit(Checksum checksum) => Parse(checksum, ObjectType.Commit, d => Commit.Parse(d));
@@ -217,7 +221,7 @@ public sealed class OstreeRepo
         var path = ObjectPath(checksum, ObjectType.File);
         if (!PathExists(path))
         {
-            throw new FileNotFoundException($"file {checksum} is missing from {Path}", path);
+            throw new FileNotFoundException($"file {checksum} is missing from {Root}", path);
         }
 
         try
@@ -259,7 +263,7 @@ public sealed class OstreeRepo
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
-            throw new FileNotFoundException($"file {checksum} is missing from {Path}", path);
+            throw new FileNotFoundException($"file {checksum} is missing from {Root}", path);
         }
 
         using (handle)
@@ -279,10 +283,10 @@ public sealed class OstreeRepo
     /// <summary>Every object file under <c>objects/</c> with its checksum and type (unordered).</summary>
     public IEnumerable<(Checksum Checksum, ObjectType Type)> EnumerateObjects()
     {
-        var objects = System.IO.Path.Combine(Path, "objects");
+        var objects = Path.Combine(Root, "objects");
         foreach (var dir in Directory.EnumerateDirectories(objects))
         {
-            var prefix = System.IO.Path.GetFileName(dir);
+            var prefix = Path.GetFileName(dir);
             if (prefix.Length != 2)
             {
                 continue;
@@ -290,7 +294,7 @@ public sealed class OstreeRepo
 
             foreach (var file in Directory.EnumerateFileSystemEntries(dir))
             {
-                var name = System.IO.Path.GetFileName(file);
+                var name = Path.GetFileName(file);
                 var dot = name.IndexOf('.', StringComparison.Ordinal);
                 if (dot != Checksum.HexLength - 2
                     || !Checksum.TryParse(prefix + name[..dot], out var checksum)
@@ -304,18 +308,13 @@ public sealed class OstreeRepo
         }
     }
 
-    /// <summary>All refs of the given kinds, sorted by name.</summary>
+    /// <summary>All refs of the given kinds (every kind when none is given), sorted by name.</summary>
     public IReadOnlyList<KeyValuePair<RefName, Checksum>> ListRefs(params RefKind[] kinds)
     {
         var result = new List<KeyValuePair<RefName, Checksum>>();
-        foreach (var kind in kinds.Length == 0 ? [RefKind.Head, RefKind.Remote, RefKind.Mirror] : kinds)
+        foreach (var kind in kinds.Length == 0 ? Enum.GetValues<RefKind>() : kinds)
         {
-            var root = System.IO.Path.Combine(Path, kind switch
-            {
-                RefKind.Head => "refs/heads",
-                RefKind.Remote => "refs/remotes",
-                _ => "refs/mirrors",
-            });
+            var root = Path.Combine(Root, kind.RelativeDirectory());
             if (!Directory.Exists(root))
             {
                 continue;
@@ -323,24 +322,10 @@ public sealed class OstreeRepo
 
             foreach (var file in Directory.EnumerateFiles(root, "*", SearchOption.AllDirectories))
             {
-                var rel = System.IO.Path.GetRelativePath(root, file).Replace('\\', '/');
-                RefName name;
-                if (kind == RefKind.Head)
+                if (RefName.TryFromKindPath(kind, Path.GetRelativePath(root, file), out var name))
                 {
-                    name = new RefName(kind, null, rel);
+                    result.Add(new(name, ReadRefFile(file, name.ToString())));
                 }
-                else
-                {
-                    var slash = rel.IndexOf('/', StringComparison.Ordinal);
-                    if (slash < 0)
-                    {
-                        continue;
-                    }
-
-                    name = new RefName(kind, rel[..slash], rel[(slash + 1)..]);
-                }
-
-                result.Add(new(name, ReadRefFile(file, name.ToString())));
             }
         }
 
@@ -370,18 +355,19 @@ public sealed class OstreeRepo
             return false;
         }
 
-        var path = System.IO.Path.Combine(Path, name.RelativePath);
+        var path = Path.Combine(Root, name.RelativePath);
         if (File.Exists(path))
         {
             checksum = ReadRefFile(path, rev);
             return true;
         }
 
-        if (name.Kind == RefKind.Head && Directory.Exists(System.IO.Path.Combine(Path, "refs/remotes")))
+        var remotes = Path.Combine(Root, RefKind.Remote.RelativeDirectory());
+        if (name.Kind == RefKind.Head && Directory.Exists(remotes))
         {
-            foreach (var remote in Directory.EnumerateDirectories(System.IO.Path.Combine(Path, "refs/remotes")))
+            foreach (var remote in Directory.EnumerateDirectories(remotes))
             {
-                var candidate = System.IO.Path.Combine(remote, name.Name);
+                var candidate = Path.Combine(remote, name.Name);
                 if (File.Exists(candidate))
                 {
                     checksum = ReadRefFile(candidate, rev);
@@ -396,26 +382,26 @@ public sealed class OstreeRepo
     /// <summary>Resolves a rev (see <see cref="TryResolveRev"/>).</summary>
     /// <exception cref="KeyNotFoundException">No such ref.</exception>
     public Checksum ResolveRev(string rev) =>
-        TryResolveRev(rev, out var checksum) ? checksum : throw new KeyNotFoundException($"ref '{rev}' not found in {Path}");
+        TryResolveRev(rev, out var checksum) ? checksum : throw new KeyNotFoundException($"ref '{rev}' not found in {Root}");
 
     /// <summary>Points <paramref name="name"/> at <paramref name="target"/> (atomically), or deletes it when null.</summary>
     public void SetRef(RefName name, Checksum? target)
     {
-        var path = System.IO.Path.Combine(Path, name.RelativePath);
+        var path = Path.Combine(Root, name.RelativePath);
         if (target is null)
         {
             File.Delete(path);
             return;
         }
 
-        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(path)!);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         WriteFileAtomically(path, Encoding.ASCII.GetBytes(target.Value + "\n"), Fsync);
     }
 
     internal static void WriteFileAtomically(string path, ReadOnlySpan<byte> data, bool fsync)
     {
-        var dir = System.IO.Path.GetDirectoryName(path)!;
-        var tmp = System.IO.Path.Combine(dir, $".tmp-{System.IO.Path.GetFileName(path)}-{Guid.NewGuid():N}");
+        var dir = Path.GetDirectoryName(path)!;
+        var tmp = Path.Combine(dir, $".tmp-{Path.GetFileName(path)}-{Guid.NewGuid():N}");
         try
         {
             using (var stream = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 0))

@@ -34,7 +34,7 @@ public sealed class RepoTransaction : IDisposable
     internal RepoTransaction(OstreeRepo repo)
     {
         _repo = repo;
-        _staging = Path.Combine(repo.Path, "tmp", $"staging-{Guid.NewGuid():N}");
+        _staging = Path.Combine(repo.Root, "tmp", $"staging-{Guid.NewGuid():N}");
         Directory.CreateDirectory(_staging);
         _compression = new ZLibCompressionOptions { CompressionLevel = repo.CompressionLevel };
     }
@@ -244,7 +244,7 @@ public sealed class RepoTransaction : IDisposable
             {
                 // One syncfs instead of an fsync per object, as ostree does: the data is
                 // durable before any rename makes it visible.
-                using var handle = File.OpenHandle(Path.Combine(_repo.Path, "config"));
+                using var handle = File.OpenHandle(Path.Combine(_repo.Root, "config"));
                 FileSystem.SyncFileSystem(handle);
             }
 

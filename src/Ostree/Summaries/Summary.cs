@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using OstreeContainer.Ostree.GVariant;
 using OstreeContainer.Ostree.Objects;
+using OstreeContainer.Ostree.Repository;
 
 namespace OstreeContainer.Ostree.Summaries;
 
@@ -81,7 +82,7 @@ public sealed class Summary
             {
                 var entry = (object[])items[i];
                 var id = (string)entry[0];
-                if (!RefNames.IsValidCollectionId(id))
+                if (!RefName.IsValidCollectionId(id))
                 {
                     SummaryThrowHelper.InvalidField($"{path}[{i}]", $"'{id}' is not a valid collection ID");
                 }
@@ -155,7 +156,7 @@ public sealed class Summary
     private void ValidateMetadata()
     {
         _ = (Mode, LastModified, Expires, TombstoneCommits, IndexedDeltas, StaticDeltas, CollectionMap);
-        if (CollectionId is { } id && !RefNames.IsValidCollectionId(id))
+        if (CollectionId is { } id && !RefName.IsValidCollectionId(id))
         {
             SummaryThrowHelper.InvalidField($"metadata['{SummaryFormats.CollectionIdKey}']", $"'{id}' is not a valid collection ID");
         }

@@ -75,7 +75,7 @@ public sealed class SummaryBuilder
             builder.AddRef(name.Name, commit, repo.ReadMetadataBytes(commit, ObjectType.Commit));
         }
 
-        return builder.AddDeltas(StaticDeltas.List(repo.Path));
+        return builder.AddDeltas(StaticDeltas.List(repo.Root));
     }
 
     /// <summary>
@@ -107,7 +107,7 @@ public sealed class SummaryBuilder
     public SummaryBuilder AddCollectionRef(string collectionId, string name, Checksum commit, ReadOnlySpan<byte> commitObject)
     {
         ArgumentNullException.ThrowIfNull(collectionId);
-        if (!RefNames.IsValidCollectionId(collectionId))
+        if (!RefName.IsValidCollectionId(collectionId))
         {
             throw new ArgumentException($"'{collectionId}' is not a valid collection ID (a D-Bus interface name such as org.example.Os)", nameof(collectionId));
         }
@@ -198,7 +198,7 @@ public sealed class SummaryBuilder
 
         if (CollectionId is not null)
         {
-            if (!RefNames.IsValidCollectionId(CollectionId))
+            if (!RefName.IsValidCollectionId(CollectionId))
             {
                 throw new InvalidOperationException($"CollectionId '{CollectionId}' is not a valid collection ID");
             }
@@ -217,7 +217,7 @@ public sealed class SummaryBuilder
     private static SummaryRef CreateRef(string name, Checksum commit, ReadOnlySpan<byte> commitObject)
     {
         ArgumentNullException.ThrowIfNull(name);
-        if (!RefNames.IsValidRef(name))
+        if (!RefName.IsValid(name))
         {
             throw new ArgumentException($"'{name}' is not a valid ref name", nameof(name));
         }

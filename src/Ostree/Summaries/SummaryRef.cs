@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using OstreeContainer.Ostree.GVariant;
 using OstreeContainer.Ostree.Objects;
+using OstreeContainer.Ostree.Repository;
 
 namespace OstreeContainer.Ostree.Summaries;
 
@@ -38,7 +39,7 @@ public sealed record SummaryRef(string Name, ulong CommitSize, Checksum Checksum
         {
             var entry = (object[])items[i];
             var name = (string)entry[0];
-            if (!RefNames.IsValidRef(name))
+            if (!RefName.IsValid(name))
             {
                 SummaryThrowHelper.InvalidField($"{field}[{i}].name", $"'{name}' is not a valid ref name");
             }

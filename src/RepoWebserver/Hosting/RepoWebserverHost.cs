@@ -200,7 +200,7 @@ public static class RepoWebserverHost
         // Routing only after it: without this call WebApplication puts routing first.
         app.UseRouting();
         app.MapGet("/healthz", () => Results.Text("ok\n"));
-        app.MapGet("/readyz", (RepoFileStore store) => Directory.Exists(Path.Combine(store.Repo.Path, "objects")) && (objectMap is null || File.Exists(objectMap.Path))
+        app.MapGet("/readyz", (RepoFileStore store) => Directory.Exists(Path.Combine(store.Repo.Root, "objects")) && (objectMap is null || File.Exists(objectMap.Path))
             ? Results.Text("ready\n")
             : Results.Text("repository or object map unavailable\n", statusCode: StatusCodes.Status503ServiceUnavailable));
         app.MapObjectMapApi(objectMap, app.Services.GetRequiredService<ServerMetrics>());

@@ -59,7 +59,7 @@ public sealed class GeneratedSummary(OstreeRepo repo)
         builder.Mode = RepoMode.Archive.ToConfigString();
         // The newest ref/delta change, so the bytes (and ETag) are stable between changes.
         builder.LastModified = newest;
-        builder.IndexedDeltas = Directory.Exists(Path.Combine(repo.Path, "delta-indexes"));
+        builder.IndexedDeltas = Directory.Exists(Path.Combine(repo.Root, "delta-indexes"));
         var bytes = builder.Build().Serialize();
         var etag = $"\"summary-{Convert.ToHexStringLower(SHA256.HashData(bytes))[..32]}\"";
         return RepoFile.InMemory(bytes, etag, newest, new RepoPath("summary", RepoFileKind.Summary).CacheControl);
@@ -71,7 +71,7 @@ public sealed class GeneratedSummary(OstreeRepo repo)
         var parts = new List<string>();
         foreach (var root in new[] { "refs/heads", "refs/mirrors", "deltas" })
         {
-            var dir = new DirectoryInfo(Path.Combine(repo.Path, root));
+            var dir = new DirectoryInfo(Path.Combine(repo.Root, root));
             if (!dir.Exists)
             {
                 continue;

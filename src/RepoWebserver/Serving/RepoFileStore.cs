@@ -68,8 +68,8 @@ public sealed class RepoFileStore : IDisposable
         ArgumentNullException.ThrowIfNull(options);
         _repo = repo;
         _options = options;
-        _root = FileSystem.RealPath(repo.Path) ?? throw new DirectoryNotFoundException($"{repo.Path}: repository vanished");
-        var configTime = File.GetLastWriteTimeUtc(Path.Combine(repo.Path, "config"));
+        _root = FileSystem.RealPath(repo.Root) ?? throw new DirectoryNotFoundException($"{repo.Root}: repository vanished");
+        var configTime = File.GetLastWriteTimeUtc(Path.Combine(repo.Root, "config"));
         _config = RepoFile.InMemory(ArchiveConfig, "\"config-archive-z2\"", configTime, new RepoPath("config", RepoFileKind.Config).CacheControl);
         _summary = new GeneratedSummary(repo);
         if (!repo.IsArchive)

@@ -176,7 +176,7 @@ public class OstreeRepoTests
 
         Assert.Empty(repo.EnumerateObjects());
         Assert.Empty(repo.ListRefs());
-        Assert.Empty(Directory.EnumerateFileSystemEntries(Path.Combine(repo.Path, "tmp"), "staging-*"));
+        Assert.Empty(Directory.EnumerateFileSystemEntries(Path.Combine(repo.Root, "tmp"), "staging-*"));
     }
 
     [Fact]

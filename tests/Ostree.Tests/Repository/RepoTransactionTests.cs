@@ -23,10 +23,10 @@ public class RepoTransactionTests
 
         // Same checksums as the real ostree commit, and the objects fsck clean with the real ostree.
         Assert.Equal(Peer.Ostree(theirs, "rev-parse", "t/main").Trim(), result.Commit.ToString());
-        Assert.Equal(Peer.Ostree(theirs, "ls", "-R", "-X", "t/main"), Peer.Ostree(ours.Path, "ls", "-R", "-X", "t/main"));
-        Peer.Ostree(ours.Path, "fsck");
+        Assert.Equal(Peer.Ostree(theirs, "ls", "-R", "-X", "t/main"), Peer.Ostree(ours.Root, "ls", "-R", "-X", "t/main"));
+        Peer.Ostree(ours.Root, "fsck");
         var checkout = Path.Combine(Fixtures.TempDirectory("bare-co"), "tree");
-        Peer.Ostree(ours.Path, "checkout", "t/main", checkout);
+        Peer.Ostree(ours.Root, "checkout", "t/main", checkout);
         Assert.Empty(TreeDiff.Compare(source, checkout, ownership: true));
         foreach (var name in new[] { "suid", "link" })
         {
@@ -90,5 +90,5 @@ public class RepoTransactionTests
         string.Join(";", FileSystem.ListXattrs(path).Order(StringComparer.Ordinal).Select(n => $"{n}={Convert.ToHexString(FileSystem.GetXattr(path, n)!)}"));
 
     private static string FileChecksum(OstreeRepo repo, string path) =>
-        Peer.Ostree(repo.Path, "ls", "-C", "t/main", path).Split(' ', StringSplitOptions.RemoveEmptyEntries)[4];
+        Peer.Ostree(repo.Root, "ls", "-C", "t/main", path).Split(' ', StringSplitOptions.RemoveEmptyEntries)[4];
 }

@@ -48,8 +48,8 @@ public class DirectoryCommitterTests
         Assert.Equal(fx.Commit2, repo.ResolveRev("fixture/main").ToString());
         var detached = File.ReadAllBytes(repo.ObjectPath(c1.Commit, ObjectType.CommitMeta));
         Assert.Equal(File.ReadAllBytes(Path.Combine(fx.ArchiveRepo, "objects", fx.Commit1[..2], fx.Commit1[2..] + ".commitmeta")), detached);
-        Assert.Contains("fixture/main", Peer.Ostree(repo.Path, "refs"));
-        Peer.Ostree(repo.Path, "fsck");
+        Assert.Contains("fixture/main", Peer.Ostree(repo.Root, "refs"));
+        Peer.Ostree(repo.Root, "fsck");
     }
 
     [Fact]
@@ -69,7 +69,7 @@ public class DirectoryCommitterTests
         });
 
         Assert.Equal(fx.CommitXattr, result.Commit.ToString());
-        Peer.Ostree(repo.Path, "fsck");
+        Peer.Ostree(repo.Root, "fsck");
     }
 
     [Fact]
@@ -80,10 +80,10 @@ public class DirectoryCommitterTests
         var result = DirectoryCommitter.Commit(repo, fx.Tree("tree2"), Fixed with { Branch = "test/main", Timestamp = 1 });
         var checkout = Path.Combine(Fixtures.TempDirectory("co-out"), "tree");
 
-        Peer.Ostree(repo.Path, "checkout", "test/main", checkout);
+        Peer.Ostree(repo.Root, "checkout", "test/main", checkout);
         var pulled = Fixtures.TempDirectory("pulled");
         Peer.Check("ostree", "init", $"--repo={pulled}", "--mode=bare-user");
-        Peer.Ostree(pulled, "pull-local", repo.Path, "test/main");
+        Peer.Ostree(pulled, "pull-local", repo.Root, "test/main");
         Peer.Ostree(pulled, "fsck");
 
         Assert.Empty(TreeDiff.Compare(fx.Tree("tree2"), checkout));
@@ -98,8 +98,8 @@ public class DirectoryCommitterTests
         DirectoryCommitter.Commit(repo, fx.Tree("tree"), Fixed with { Branch = "b", Timestamp = 1 });
         var checkout = Path.Combine(Fixtures.TempDirectory("bu-out"), "tree");
 
-        Peer.Ostree(repo.Path, "fsck");
-        Peer.Ostree(repo.Path, "checkout", "-U", "b", checkout);
+        Peer.Ostree(repo.Root, "fsck");
+        Peer.Ostree(repo.Root, "checkout", "-U", "b", checkout);
 
         Assert.Empty(TreeDiff.Compare(fx.Tree("tree"), checkout));
     }
