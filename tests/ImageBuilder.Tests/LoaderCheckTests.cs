@@ -47,12 +47,13 @@ public class LoaderCheckTests
     }
 
     [Fact]
-    public void Build_TreeWithoutTheLoader_WarnsAndStillBuilds()
+    public async Task Build_TreeWithoutTheLoader_WarnsAndStillBuilds()
     {
         var warnings = new List<string>();
         var dir = Path.Combine(Fixtures.TempDirectory("no-loader"), "layout");
 
-        var result = CommitImageBuilder.BuildToLayout(dir, "main", CommitImageBuilderTests.Options(Fixtures.SmallRepo.ArchiveRepo, "fixture/main") with { Warn = warnings.Add });
+        var result = await CommitImageBuilder.BuildToLayoutAsync(
+            dir, "main", CommitImageBuilderTests.Options(Fixtures.SmallRepo.ArchiveRepo, "fixture/main") with { Warn = warnings.Add }, TestContext.Current.CancellationToken);
 
         Assert.NotNull(result.Manifest);
         var warning = Assert.Single(warnings);
@@ -61,13 +62,13 @@ public class LoaderCheckTests
     }
 
     [Fact]
-    public void Build_OsTreeWithTheLoader_DoesNotWarn()
+    public async Task Build_OsTreeWithTheLoader_DoesNotWarn()
     {
         var warnings = new List<string>();
         var os = Fixtures.OsRepo;
         var dir = Path.Combine(Fixtures.TempDirectory("loader"), "layout");
 
-        CommitImageBuilder.BuildToLayout(dir, "main", CommitImageBuilderTests.Options(os.Repo, os.Branch) with { Warn = warnings.Add });
+        await CommitImageBuilder.BuildToLayoutAsync(dir, "main", CommitImageBuilderTests.Options(os.Repo, os.Branch) with { Warn = warnings.Add }, TestContext.Current.CancellationToken);
 
         Assert.Empty(warnings);
     }
