@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using OstreeContainer.Ostree.Repository;
 
 namespace OstreeContainer.ImageBuilder.Tests;
@@ -30,6 +31,30 @@ public class LoaderCheckTests
         Assert.Null(ElfInterpreter.Read(text));
     }
 
+    [Fact]
+    public void ElfInterpreter_Elf32Executable_IsWhatReadelfReports()
+    {
+        var file = Path.Combine(Fixtures.TempDirectory("elf"), "elf32");
+        File.WriteAllBytes(file, Elf32WithInterpreter("/lib/ld-linux.so.2"));
+        var headers = Peer.Run(Peer.Require("readelf"), ["--program-headers", "--wide", file]).EnsureSuccess("readelf").Stdout;
+
+        Assert.Contains("[Requesting program interpreter: /lib/ld-linux.so.2]", headers, StringComparison.Ordinal);
+        Assert.Equal("/lib/ld-linux.so.2", ElfInterpreter.Read(file));
+    }
+
+    [Theory]
+    [InlineData(0)] // ELFCLASSNONE
+    [InlineData(3)] // no such class
+    public void ElfInterpreter_InvalidClass_IsNull(byte elfClass)
+    {
+        var bytes = Elf32WithInterpreter("/lib/ld-linux.so.2");
+        bytes[4] = elfClass;
+        var file = Path.Combine(Fixtures.TempDirectory("elf"), "bad-class");
+        File.WriteAllBytes(file, bytes);
+
+        Assert.Null(ElfInterpreter.Read(file));
+    }
+
     [Theory]
     [InlineData("/lib64/ld-linux-x86-64.so.2", true)] // lib64 -> usr/lib64, then an absolute link
     [InlineData("/usr/lib/../lib64/./ld-linux-x86-64.so.2", true)]
@@ -47,12 +72,13 @@ public class LoaderCheckTests
     }
 
     [Fact]
-    public void Build_TreeWithoutTheLoader_WarnsAndStillBuilds()
+    public async Task Build_TreeWithoutTheLoader_WarnsAndStillBuilds()
     {
         var warnings = new List<string>();
         var dir = Path.Combine(Fixtures.TempDirectory("no-loader"), "layout");
 
-        var result = CommitImageBuilder.BuildToLayout(dir, "main", CommitImageBuilderTests.Options(Fixtures.SmallRepo.ArchiveRepo, "fixture/main") with { Warn = warnings.Add });
+        var result = await CommitImageBuilder.BuildToLayoutAsync(
+            dir, "main", CommitImageBuilderTests.Options(Fixtures.SmallRepo.ArchiveRepo, "fixture/main") with { Warn = warnings.Add }, TestContext.Current.CancellationToken);
 
         Assert.NotNull(result.Manifest);
         var warning = Assert.Single(warnings);
@@ -61,14 +87,45 @@ public class LoaderCheckTests
     }
 
     [Fact]
-    public void Build_OsTreeWithTheLoader_DoesNotWarn()
+    public async Task Build_OsTreeWithTheLoader_DoesNotWarn()
     {
         var warnings = new List<string>();
         var os = Fixtures.OsRepo;
         var dir = Path.Combine(Fixtures.TempDirectory("loader"), "layout");
 
-        CommitImageBuilder.BuildToLayout(dir, "main", CommitImageBuilderTests.Options(os.Repo, os.Branch) with { Warn = warnings.Add });
+        await CommitImageBuilder.BuildToLayoutAsync(dir, "main", CommitImageBuilderTests.Options(os.Repo, os.Branch) with { Warn = warnings.Add }, TestContext.Current.CancellationToken);
 
         Assert.Empty(warnings);
+    }
+
+    // A minimal little-endian ELF32 executable: the 52-byte header, one PT_INTERP program
+    // header (32 bytes) and the interpreter's path after it (System V gABI, chapters 4-5).
+    private static byte[] Elf32WithInterpreter(string interpreter)
+    {
+        var path = System.Text.Encoding.ASCII.GetBytes(interpreter + "\0");
+        var bytes = new byte[52 + 32 + path.Length];
+        "\u007fELF"u8.CopyTo(bytes);
+        bytes[4] = 1; // ELFCLASS32
+        bytes[5] = 1; // ELFDATA2LSB
+        bytes[6] = 1; // EV_CURRENT
+        var span = bytes.AsSpan();
+        BinaryPrimitives.WriteUInt16LittleEndian(span[16..], 2); // e_type ET_EXEC
+        BinaryPrimitives.WriteUInt16LittleEndian(span[18..], 3); // e_machine EM_386
+        BinaryPrimitives.WriteUInt32LittleEndian(span[20..], 1); // e_version
+        BinaryPrimitives.WriteUInt32LittleEndian(span[28..], 52); // e_phoff
+        BinaryPrimitives.WriteUInt16LittleEndian(span[40..], 52); // e_ehsize
+        BinaryPrimitives.WriteUInt16LittleEndian(span[42..], 32); // e_phentsize
+        BinaryPrimitives.WriteUInt16LittleEndian(span[44..], 1); // e_phnum
+        var phdr = span[52..];
+        BinaryPrimitives.WriteUInt32LittleEndian(phdr, 3); // p_type PT_INTERP
+        BinaryPrimitives.WriteUInt32LittleEndian(phdr[4..], 84); // p_offset
+        BinaryPrimitives.WriteUInt32LittleEndian(phdr[8..], 84); // p_vaddr
+        BinaryPrimitives.WriteUInt32LittleEndian(phdr[12..], 84); // p_paddr
+        BinaryPrimitives.WriteUInt32LittleEndian(phdr[16..], (uint)path.Length); // p_filesz
+        BinaryPrimitives.WriteUInt32LittleEndian(phdr[20..], (uint)path.Length); // p_memsz
+        BinaryPrimitives.WriteUInt32LittleEndian(phdr[24..], 4); // p_flags PF_R
+        BinaryPrimitives.WriteUInt32LittleEndian(phdr[28..], 1); // p_align
+        path.CopyTo(span[84..]);
+        return bytes;
     }
 }

@@ -11,19 +11,20 @@ namespace OstreeContainer.ImageBuilder.Tests;
 /// <summary>Images of the OS-sized fixture (a Debian minbase tree with bash): update churn and podman.</summary>
 public class OsImageTests
 {
-    private static readonly Lazy<(string Layout, ImageBuildResult C1, ImageBuildResult C2)> Images = new(() =>
+    // Built once for the class, so no test's cancellation token (it would cancel the others' images too).
+    private static readonly Lazy<Task<(string Layout, ImageBuildResult C1, ImageBuildResult C2)>> Images = new(async () =>
     {
         var os = Fixtures.OsRepo;
         var dir = Path.Combine(Fixtures.TempDirectory("os-image"), "layout");
-        var c1 = CommitImageBuilder.BuildToLayout(dir, "c1", CommitImageBuilderTests.Options(os.Repo, os.Commit1));
-        var c2 = CommitImageBuilder.BuildToLayout(dir, "c2", CommitImageBuilderTests.Options(os.Repo, os.Branch));
+        var c1 = await CommitImageBuilder.BuildToLayoutAsync(dir, "c1", CommitImageBuilderTests.Options(os.Repo, os.Commit1), CancellationToken.None);
+        var c2 = await CommitImageBuilder.BuildToLayoutAsync(dir, "c2", CommitImageBuilderTests.Options(os.Repo, os.Branch), CancellationToken.None);
         return (dir, c1, c2);
     });
 
     [Fact]
-    public void Build_OsUpdate_ChangesFewLayers()
+    public async Task Build_OsUpdate_ChangesFewLayers()
     {
-        var (_, c1, c2) = Images.Value;
+        var (_, c1, c2) = await Images.Value;
         var before = c1.Layers.Select(l => l.Descriptor.Digest).ToHashSet();
 
         var report = new List<string>();
@@ -42,11 +43,11 @@ public class OsImageTests
     }
 
     [Fact]
-    public void Build_OsCommit_StoresRepoLayersInGzipAndCompressesTreeLayers()
+    public async Task Build_OsCommit_StoresRepoLayersInGzipAndCompressesTreeLayers()
     {
         // .filez are deflated already: repo layers are gzip (so skopeo keeps their digests)
         // with stored blocks, which a puller reads at copy speed; the tree is compressed.
-        var (layout, _, c2) = Images.Value;
+        var (layout, _, c2) = await Images.Value;
         foreach (var layer in c2.Layers.Where(l => l.Kind is LayerKind.Repo or LayerKind.Tree && l.Descriptor.Size > 1 << 20))
         {
             Assert.Equal(MediaTypes.OciLayerGzip, layer.Descriptor.MediaType);
@@ -69,9 +70,9 @@ public class OsImageTests
     }
 
     [Fact]
-    public void Build_OsCommit_RunsUnderPodmanAsShellAndAsRepoServer()
+    public async Task Build_OsCommit_RunsUnderPodmanAsShellAndAsRepoServer()
     {
-        var (layout, _, c2) = Images.Value;
+        var (layout, _, c2) = await Images.Value;
         var podman = Peer.Require("podman");
         var env = new Dictionary<string, string> { ["CONTAINERS_CONF"] = Path.Combine(Fixtures.ScriptsDirectory, "containers.conf") };
         var image = $"localhost/ostree-container-test:{Guid.NewGuid():N}";

@@ -15,12 +15,12 @@ internal static class PullTestImages
     public static (string Layout, ImageBuildResult Result) Build(string repo, string rev, string tag = "latest", string? layout = null)
     {
         layout ??= Path.Combine(Fixtures.TempDirectory("image"), "layout");
-        var result = CommitImageBuilder.BuildToLayout(layout, tag, new ImageBuildOptions
+        var result = CommitImageBuilder.BuildToLayoutAsync(layout, tag, new ImageBuildOptions
         {
             RepoPath = repo,
             Rev = rev,
             WebserverExecutable = NativeWebserver.Executable,
-        });
+        }).GetAwaiter().GetResult();
         return (layout, result);
     }
 

@@ -156,7 +156,7 @@ public class DerivationTests
     public async Task BuildToLayoutAsync_OstreeContainerBase_ComparesThroughItsObjectMap()
     {
         var small = Fixtures.SmallRepo;
-        var baseLayout = CommitImageBuilderTests.Build(small.ArchiveRepo, "fixture/v1", tag: "v1");
+        var baseLayout = await CommitImageBuilderTests.BuildAsync(small.ArchiveRepo, "fixture/v1", tag: "v1");
 
         var (layout, result, log) = await Derive($"oci:{baseLayout}:v1", "fixture/main");
 
@@ -179,7 +179,7 @@ public class DerivationTests
     public async Task BuildToLayoutAsync_UnrelatedCommitOnOstreeBase_WhitesOutEveryBasePath()
     {
         var small = Fixtures.SmallRepo;
-        var baseLayout = CommitImageBuilderTests.Build(small.ArchiveRepo, "fixture/v1", tag: "v1");
+        var baseLayout = await CommitImageBuilderTests.BuildAsync(small.ArchiveRepo, "fixture/v1", tag: "v1");
 
         var (layout, result, _) = await Derive($"oci:{baseLayout}:v1", "fixture/wide");
 

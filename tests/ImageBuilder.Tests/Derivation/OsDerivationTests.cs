@@ -32,7 +32,7 @@ public class OsDerivationTests
     {
         var os = Fixtures.OsRepo;
         var baseLayout = Path.Combine(Fixtures.TempDirectory("os-base"), "layout");
-        CommitImageBuilder.BuildToLayout(baseLayout, "c1", CommitImageBuilderTests.Options(os.Repo, os.Commit1), TestContext.Current.CancellationToken);
+        await CommitImageBuilder.BuildToLayoutAsync(baseLayout, "c1", CommitImageBuilderTests.Options(os.Repo, os.Commit1), TestContext.Current.CancellationToken);
         var layout = Path.Combine(Fixtures.TempDirectory("os-derived"), "layout");
 
         var result = await DeriveC2($"oci:{baseLayout}:c1", layout);
