@@ -21,15 +21,6 @@ namespace OstreeContainer.ImageBuilder;
 /// </summary>
 public static class CommitImageBuilder
 {
-    /// <summary>Where the image's repo lives.</summary>
-    public const string RepoDirectory = "ostree/repo";
-
-    /// <summary>Where the object map lives.</summary>
-    public const string ObjectMapPath = "ostree/object-map";
-
-    /// <summary>Where the webserver lives (the entrypoint).</summary>
-    public const string WebserverPath = "ostree/repo-webserver";
-
     /// <summary>The port the webserver listens on.</summary>
     public const string ExposedPort = "8080/tcp";
 
@@ -136,7 +127,7 @@ public static class CommitImageBuilder
         {
             // The kernel starts the loader first; without it the entrypoint fails with ENOENT.
             options.Warn?.Invoke(
-                $"commit {checksum} has no {loader}, the loader the image's webserver needs: its ENTRYPOINT /ostree/repo-webserver will not start "
+                $"commit {checksum} has no {loader}, the loader the image's webserver needs: its ENTRYPOINT /{ImagePaths.Webserver} will not start "
                 + "(a shell and pulls from the image still work; serve the repo with 'ostree-container serve', or commit an OS with glibc)");
         }
 
@@ -250,7 +241,7 @@ public static class CommitImageBuilder
         var layers = results.Select(r => r!).ToList();
 
         var labels = ImageLabels.For(checksum, commit, refName, tree, options.Labels);
-        labels[ImageLabels.RepoLayers] = string.Join(",", layers.Select((l, i) => (l, i)).Where(x => x.l.Kind != LayerKind.Tree).Select(x => baseLayers + x.i));
+        labels[ImageLabelKeys.RepoLayers] = RepoLayersLabel.Format(layers.Select((l, i) => (l, i)).Where(x => x.l.Kind != LayerKind.Tree).Select(x => baseLayers + x.i));
         var baseConfig = baseImage?.Config.Config;
         if (baseConfig?.Labels is { } inherited)
         {
@@ -280,7 +271,7 @@ public static class CommitImageBuilder
                 // The base's runtime defaults carry over; Cmd does not (it would become
                 // arguments of our entrypoint).
                 User = baseConfig?.User,
-                Entrypoint = ["/" + WebserverPath],
+                Entrypoint = ["/" + ImagePaths.Webserver],
                 ExposedPorts = exposedPorts,
                 Env = env,
                 Volumes = baseConfig?.Volumes,
@@ -306,7 +297,7 @@ public static class CommitImageBuilder
             MediaType = MediaTypes.OciManifest,
             Config = configDescriptor,
             Layers = [.. baseImage?.Layers.Select(BaseLayerDescriptor) ?? [], .. layers.Select(l => l.Descriptor)],
-            Annotations = new SortedDictionary<string, string>(labels.Where(l => l.Key != ImageLabels.RepoLayers).ToDictionary(), StringComparer.Ordinal),
+            Annotations = new SortedDictionary<string, string>(labels.Where(l => l.Key != ImageLabelKeys.RepoLayers).ToDictionary(), StringComparer.Ordinal),
         };
         var manifestBytes = OciJson.Serialize(manifest);
         var manifestDescriptor = layout.WriteBlob(manifestBytes, MediaTypes.OciManifest);
@@ -335,7 +326,7 @@ public static class CommitImageBuilder
         {
             Annotations = new SortedDictionary<string, string>(StringComparer.Ordinal)
             {
-                [ImageLabels.LayerKindAnnotation] = job.Kind.ToString().ToLowerInvariant(),
+                [ImageAnnotationKeys.LayerKind] = LayerKinds.ToAnnotation(job.Kind),
             },
         };
         return new BuiltLayer(job.Kind, descriptor, result.DiffId, result.Entries, result.UncompressedSize);
@@ -391,7 +382,7 @@ public static class CommitImageBuilder
         foreach (var checksum in objects)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var path = $"{RepoDirectory}/{ObjectRelativePath(checksum, "filez")}";
+            var path = $"{ImagePaths.RepoDirectory}/{ObjectRelativePath(checksum, "filez")}";
             directories.EnsureParents(path);
             if (repo.IsArchive)
             {
@@ -415,7 +406,7 @@ public static class CommitImageBuilder
         var source = Path.Combine(repo.Path, name.RelativeDirectory);
         foreach (var file in Directory.EnumerateFiles(source).Order(StringComparer.Ordinal))
         {
-            var path = $"{RepoDirectory}/{name.RelativeDirectory}/{Path.GetFileName(file)}";
+            var path = $"{ImagePaths.RepoDirectory}/{name.RelativeDirectory}/{Path.GetFileName(file)}";
             directories.EnsureParents(path);
             using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
             writer.AddFile(path, RootFile, stream.Length, stream);
@@ -440,7 +431,7 @@ public static class CommitImageBuilder
         // The skeleton `ostree init` makes, so the extracted repo opens and fscks as is.
         foreach (var directory in new[] { "extensions", "objects", "refs/heads", "refs/mirrors", "refs/remotes", "state", "tmp" })
         {
-            directories.EnsureParents($"{RepoDirectory}/{directory}/x");
+            directories.EnsureParents($"{ImagePaths.RepoDirectory}/{directory}/x");
         }
 
         AddRepoFile(writer, directories, "config", Encoding.UTF8.GetBytes("[core]\nrepo_version=1\nmode=archive-z2\n"));
@@ -496,8 +487,8 @@ public static class CommitImageBuilder
         {
             ObjectMapBuilder.Build(repo, [checksum.ToString()], mapFile, cancellationToken);
             using var map = File.OpenRead(mapFile);
-            directories.EnsureParents(ObjectMapPath);
-            writer.AddFile(ObjectMapPath, RootFile, map.Length, map);
+            directories.EnsureParents(ImagePaths.ObjectMap);
+            writer.AddFile(ImagePaths.ObjectMap, RootFile, map.Length, map);
         }
         finally
         {
@@ -506,7 +497,7 @@ public static class CommitImageBuilder
 
         using (var server = File.OpenRead(webserver))
         {
-            writer.AddFile(WebserverPath, RootExecutable, server.Length, server);
+            writer.AddFile(ImagePaths.Webserver, RootExecutable, server.Length, server);
         }
 
         // Native libraries published beside the server (SQLite's libe_sqlite3.so) go beside it
@@ -514,13 +505,13 @@ public static class CommitImageBuilder
         foreach (var library in Directory.EnumerateFiles(Path.GetDirectoryName(Path.GetFullPath(webserver))!, "*.so").Order(StringComparer.Ordinal))
         {
             using var stream = File.OpenRead(library);
-            writer.AddFile($"ostree/{Path.GetFileName(library)}", RootFile, stream.Length, stream);
+            writer.AddFile($"{ImagePaths.WebserverLibraryDirectory}/{Path.GetFileName(library)}", RootFile, stream.Length, stream);
         }
     }
 
     private static void AddRepoFile(LayerWriter writer, LayerDirectories directories, string relative, byte[] bytes)
     {
-        var path = $"{RepoDirectory}/{relative}";
+        var path = $"{ImagePaths.RepoDirectory}/{relative}";
         directories.EnsureParents(path);
         writer.AddFile(path, RootFile, bytes);
     }

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Buffers.Binary;
 using System.Collections.Concurrent;
 using System.IO.Compression;
+using OstreeContainer.ImageFormat;
 using OstreeContainer.Oci;
 using OstreeContainer.Oci.Layers;
 using OstreeContainer.Ostree.Objects;
@@ -104,12 +105,12 @@ internal static class LayerObjects
     {
         checksum = default;
         type = default;
-        if (!path.StartsWith(ImageFormat.ObjectsPrefix, StringComparison.Ordinal))
+        if (!path.StartsWith(ImagePaths.ObjectsPrefix, StringComparison.Ordinal))
         {
             return false;
         }
 
-        var rest = path.AsSpan(ImageFormat.ObjectsPrefix.Length);
+        var rest = path.AsSpan(ImagePaths.ObjectsPrefix.Length);
         var dot = rest.LastIndexOf('.');
         if (rest.Length < 3 || rest[2] != '/' || dot != 2 + 1 + Checksum.HexLength - 2)
         {
