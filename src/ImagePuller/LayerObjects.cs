@@ -53,7 +53,7 @@ internal static class LayerObjects
             objects[(checksum, type)] = bytes;
         }
 
-        CheckDiffId(reader, layer);
+        reader.ReadToEndAndCheckDiffId(layer.DiffId);
         return objects;
     }
 
@@ -96,7 +96,7 @@ internal static class LayerObjects
             uncompressedProgress(entry.Size);
         }
 
-        CheckDiffId(reader, layer);
+        reader.ReadToEndAndCheckDiffId(layer.DiffId);
         return written;
     }
 
@@ -184,14 +184,5 @@ internal static class LayerObjects
 
         using var inflate = new DeflateStream(content, CompressionMode.Decompress, leaveOpen: true);
         transaction.WriteContent(header, inflate, (long)size, checksum);
-    }
-
-    private static void CheckDiffId(LayerReader reader, ImageLayer layer)
-    {
-        var diffId = reader.ReadToEndAndComputeDiffId();
-        if (diffId != layer.DiffId)
-        {
-            throw new InvalidDataException($"the uncompressed layer hashes to {diffId}, but the config's diff_id is {layer.DiffId}");
-        }
     }
 }

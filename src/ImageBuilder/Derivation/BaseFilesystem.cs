@@ -224,10 +224,13 @@ public sealed class BaseFilesystem
 
     private static void CheckDiffId(LayerReader reader, BaseImage image, int index)
     {
-        var diffId = reader.ReadToEndAndComputeDiffId();
-        if (diffId != image.DiffId(index))
+        try
         {
-            throw new InvalidDataException($"layer {index} ({image.Layers[index].Digest}) has diff ID {diffId}, the config says {image.DiffId(index)}");
+            reader.ReadToEndAndCheckDiffId(image.DiffId(index));
+        }
+        catch (InvalidDataException e)
+        {
+            throw new InvalidDataException($"layer {index} ({image.Layers[index].Digest}): {e.Message}", e);
         }
     }
 
