@@ -12,15 +12,6 @@ namespace OstreeContainer.ImageBuilder;
 /// </summary>
 public static class CommitImageBuilder
 {
-    /// <summary>Where the image's repo lives.</summary>
-    public const string RepoDirectory = "ostree/repo";
-
-    /// <summary>Where the object map lives.</summary>
-    public const string ObjectMapPath = "ostree/object-map";
-
-    /// <summary>Where the webserver lives (the entrypoint).</summary>
-    public const string WebserverPath = "ostree/repo-webserver";
-
     /// <summary>The port the webserver listens on.</summary>
     public const string ExposedPort = "8080/tcp";
 
@@ -93,7 +84,7 @@ public static class CommitImageBuilder
         {
             // The kernel starts the loader first; without it the entrypoint fails with ENOENT.
             options.Warn?.Invoke(
-                $"commit {source.Checksum} has no {loader}, the loader the image's webserver needs: its ENTRYPOINT /ostree/repo-webserver will not start "
+                $"commit {source.Checksum} has no {loader}, the loader the image's webserver needs: its ENTRYPOINT /{ImagePaths.Webserver} will not start "
                 + "(a shell and pulls from the image still work; serve the repo with 'ostree-container serve', or commit an OS with glibc)");
         }
 

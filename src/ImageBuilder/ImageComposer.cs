@@ -26,7 +26,7 @@ internal static class ImageComposer
         var baseConfig = baseImage?.Config.Config;
 
         var labels = ImageLabels.For(source.Checksum, source.Commit, source.Ref, source.Tree, options.Labels);
-        labels[ImageLabels.RepoLayers] = string.Join(",", layers.Select((l, i) => (l, i)).Where(x => x.l.Kind != LayerKind.Tree).Select(x => baseLayers + x.i));
+        labels[ImageLabelKeys.RepoLayers] = RepoLayersLabel.Format(layers.Select((l, i) => (l, i)).Where(x => x.l.Kind != LayerKind.Tree).Select(x => baseLayers + x.i));
         if (baseConfig?.Labels is { } inherited)
         {
             labels = ImageLabels.MergeUnder(inherited, labels);
@@ -55,7 +55,7 @@ internal static class ImageComposer
                 // The base's runtime defaults carry over; Cmd does not (it would become
                 // arguments of our entrypoint).
                 User = baseConfig?.User,
-                Entrypoint = ["/" + CommitImageBuilder.WebserverPath],
+                Entrypoint = ["/" + ImagePaths.Webserver],
                 ExposedPorts = exposedPorts,
                 Env = env,
                 Volumes = baseConfig?.Volumes,
@@ -81,7 +81,7 @@ internal static class ImageComposer
             MediaType = MediaTypes.OciManifest,
             Config = configDescriptor,
             Layers = [.. baseImage?.Layers.Select(BaseLayerDescriptor) ?? [], .. layers.Select(l => l.Descriptor)],
-            Annotations = new SortedDictionary<string, string>(labels.Where(l => l.Key != ImageLabels.RepoLayers).ToDictionary(), StringComparer.Ordinal),
+            Annotations = new SortedDictionary<string, string>(labels.Where(l => l.Key != ImageLabelKeys.RepoLayers).ToDictionary(), StringComparer.Ordinal),
         };
         var manifestBytes = OciJson.Serialize(manifest);
         var manifestDescriptor = layout.WriteBlob(manifestBytes, MediaTypes.OciManifest);

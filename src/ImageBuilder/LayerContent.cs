@@ -75,7 +75,7 @@ internal static class LayerContent
         foreach (var checksum in objects)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var path = $"{CommitImageBuilder.RepoDirectory}/{ObjectRelativePath(checksum, "filez")}";
+            var path = $"{ImagePaths.RepoDirectory}/{ObjectRelativePath(checksum, "filez")}";
             directories.EnsureParents(path);
             if (repo.IsArchive)
             {
@@ -100,7 +100,7 @@ internal static class LayerContent
         var source = Path.Combine(repo.Root, name.RelativeDirectory);
         foreach (var file in Directory.EnumerateFiles(source).Order(StringComparer.Ordinal))
         {
-            var path = $"{CommitImageBuilder.RepoDirectory}/{name.RelativeDirectory}/{Path.GetFileName(file)}";
+            var path = $"{ImagePaths.RepoDirectory}/{name.RelativeDirectory}/{Path.GetFileName(file)}";
             directories.EnsureParents(path);
             using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
             writer.AddFile(path, RootFile, stream.Length, stream);
@@ -120,7 +120,7 @@ internal static class LayerContent
         // The skeleton `ostree init` makes, so the extracted repo opens and fscks as is.
         foreach (var directory in new[] { "extensions", "objects", "refs/heads", "refs/mirrors", "refs/remotes", "state", "tmp" })
         {
-            directories.EnsureParents($"{CommitImageBuilder.RepoDirectory}/{directory}/x");
+            directories.EnsureParents($"{ImagePaths.RepoDirectory}/{directory}/x");
         }
 
         AddRepoFile(writer, directories, "config", Encoding.UTF8.GetBytes("[core]\nrepo_version=1\nmode=archive-z2\n"));
@@ -176,8 +176,8 @@ internal static class LayerContent
         {
             ObjectMapBuilder.Build(repo, [checksum.ToString()], mapFile, cancellationToken);
             using var map = File.OpenRead(mapFile);
-            directories.EnsureParents(CommitImageBuilder.ObjectMapPath);
-            writer.AddFile(CommitImageBuilder.ObjectMapPath, RootFile, map.Length, map);
+            directories.EnsureParents(ImagePaths.ObjectMap);
+            writer.AddFile(ImagePaths.ObjectMap, RootFile, map.Length, map);
         }
         finally
         {
@@ -186,7 +186,7 @@ internal static class LayerContent
 
         using (var server = File.OpenRead(webserver))
         {
-            writer.AddFile(CommitImageBuilder.WebserverPath, RootExecutable, server.Length, server);
+            writer.AddFile(ImagePaths.Webserver, RootExecutable, server.Length, server);
         }
 
         // Native libraries published beside the server (SQLite's libe_sqlite3.so) go beside it
@@ -194,13 +194,13 @@ internal static class LayerContent
         foreach (var library in Directory.EnumerateFiles(Path.GetDirectoryName(Path.GetFullPath(webserver))!, "*.so").Order(StringComparer.Ordinal))
         {
             using var stream = File.OpenRead(library);
-            writer.AddFile($"ostree/{Path.GetFileName(library)}", RootFile, stream.Length, stream);
+            writer.AddFile($"{ImagePaths.WebserverLibraryDirectory}/{Path.GetFileName(library)}", RootFile, stream.Length, stream);
         }
     }
 
     private static void AddRepoFile(LayerWriter writer, LayerDirectories directories, string relative, byte[] bytes)
     {
-        var path = $"{CommitImageBuilder.RepoDirectory}/{relative}";
+        var path = $"{ImagePaths.RepoDirectory}/{relative}";
         directories.EnsureParents(path);
         writer.AddFile(path, RootFile, bytes);
     }

@@ -126,7 +126,7 @@ internal static class LayerJobs
         {
             Annotations = new SortedDictionary<string, string>(StringComparer.Ordinal)
             {
-                [ImageLabels.LayerKindAnnotation] = layer.Kind.ToString().ToLowerInvariant(),
+                [ImageAnnotationKeys.LayerKind] = LayerKinds.ToAnnotation(layer.Kind),
             },
         };
         return new BuiltLayer(layer.Kind, descriptor, result.DiffId, result.Entries, result.UncompressedSize);

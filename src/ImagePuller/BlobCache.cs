@@ -1,6 +1,7 @@
 using System.Buffers;
 using OstreeContainer.Oci;
 using OstreeContainer.Oci.Images;
+using OstreeContainer.Oci.Sources;
 
 namespace OstreeContainer.ImagePuller;
 

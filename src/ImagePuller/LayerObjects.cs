@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Buffers.Binary;
 using System.Collections.Concurrent;
 using System.IO.Compression;
+using OstreeContainer.ImageFormat;
 using OstreeContainer.Oci;
 using OstreeContainer.Oci.Layers;
 using OstreeContainer.Ostree.Objects;
@@ -52,7 +53,7 @@ internal static class LayerObjects
             objects[(checksum, type)] = bytes;
         }
 
-        CheckDiffId(reader, layer);
+        reader.ReadToEndAndCheckDiffId(layer.DiffId);
         return objects;
     }
 
@@ -95,7 +96,7 @@ internal static class LayerObjects
             uncompressedProgress(entry.Size);
         }
 
-        CheckDiffId(reader, layer);
+        reader.ReadToEndAndCheckDiffId(layer.DiffId);
         return written;
     }
 
@@ -104,12 +105,12 @@ internal static class LayerObjects
     {
         checksum = default;
         type = default;
-        if (!path.StartsWith(ImageFormat.ObjectsPrefix, StringComparison.Ordinal))
+        if (!path.StartsWith(ImagePaths.ObjectsPrefix, StringComparison.Ordinal))
         {
             return false;
         }
 
-        var rest = path.AsSpan(ImageFormat.ObjectsPrefix.Length);
+        var rest = path.AsSpan(ImagePaths.ObjectsPrefix.Length);
         var dot = rest.LastIndexOf('.');
         if (rest.Length < 3 || rest[2] != '/' || dot != 2 + 1 + Checksum.HexLength - 2)
         {
@@ -183,14 +184,5 @@ internal static class LayerObjects
 
         using var inflate = new DeflateStream(content, CompressionMode.Decompress, leaveOpen: true);
         transaction.WriteContent(header, inflate, (long)size, checksum);
-    }
-
-    private static void CheckDiffId(LayerReader reader, ImageLayer layer)
-    {
-        var diffId = reader.ReadToEndAndComputeDiffId();
-        if (diffId != layer.DiffId)
-        {
-            throw new InvalidDataException($"the uncompressed layer hashes to {diffId}, but the config's diff_id is {layer.DiffId}");
-        }
     }
 }

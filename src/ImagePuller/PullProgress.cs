@@ -1,3 +1,5 @@
+using OstreeContainer.ImageFormat;
+
 namespace OstreeContainer.ImagePuller;
 
 /// <summary>The stage a pull is in, as progress reports name it.</summary>

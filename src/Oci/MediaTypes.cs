@@ -36,6 +36,12 @@ public static class MediaTypes
     /// <summary>Docker layer, gzip-compressed tar.</summary>
     public const string DockerLayerGzip = "application/vnd.docker.image.rootfs.diff.tar.gzip";
 
+    /// <summary>Docker foreign layer: fetched from the descriptor's <c>urls</c>, never pushed.</summary>
+    public const string DockerForeignLayerGzip = "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip";
+
+    /// <summary>Prefix of the OCI non-distributable layer types (deprecated in image-spec 1.1, still met).</summary>
+    public const string OciNonDistributableLayerPrefix = "application/vnd.oci.image.layer.nondistributable.";
+
     /// <summary>True for a single-image manifest type (OCI or Docker).</summary>
     public static bool IsManifest(string? mediaType) => mediaType is OciManifest or DockerManifest;
 
@@ -45,4 +51,8 @@ public static class MediaTypes
     /// <summary>True for a layer type whose compression this library can read.</summary>
     public static bool IsLayer(string? mediaType) =>
         mediaType is OciLayerTar or OciLayerGzip or OciLayerZstd or DockerLayerGzip;
+
+    /// <summary>True for a layer type that may not be redistributed (OCI non-distributable, Docker foreign).</summary>
+    public static bool IsNonDistributableLayer(string? mediaType) =>
+        mediaType is DockerForeignLayerGzip || (mediaType?.StartsWith(OciNonDistributableLayerPrefix, StringComparison.Ordinal) ?? false);
 }

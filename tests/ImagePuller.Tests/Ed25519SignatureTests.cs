@@ -77,5 +77,5 @@ public class Ed25519SignatureTests
     }
 
     private static Task<PullResult> Pull(string repo, ImageReference image, PullTrust trust) =>
-        ImagePuller.PullAsync(new ImagePullOptions { RepoPath = repo, Image = image, Trust = trust }, TestContext.Current.CancellationToken);
+        ImageImporter.PullAsync(new ImagePullOptions { RepoPath = repo, Image = image, Trust = trust }, TestContext.Current.CancellationToken);
 }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using OstreeContainer.ImageFormat;
 using OstreeContainer.Oci;
 using OstreeContainer.Oci.Registry;
 
@@ -16,7 +17,7 @@ public class FaultTests
         using var registry = LocalRegistry.Start();
         var (layout, built) = SmallImage.Value;
         var image = PullTestImages.Push(registry, layout, built, "fixture/tampered", "main");
-        var layer = built.Layers.First(l => l.Kind == ImageBuilder.LayerKind.Repo && l.Entries > 2).Descriptor.Digest.ToString();
+        var layer = built.Layers.First(l => l.Kind == LayerKind.Repo && l.Entries > 2).Descriptor.Digest.ToString();
         var data = File.ReadAllBytes(registry.BlobDataPath(layer));
         data[data.Length / 2] ^= 0xFF;
         File.WriteAllBytes(registry.BlobDataPath(layer), data);
@@ -25,7 +26,7 @@ public class FaultTests
         using var client = PullTestImages.Client();
 
         var error = await Assert.ThrowsAsync<ImagePullException>(() =>
-            ImagePuller.PullAsync(ImagePullerTests.Options(repo, image, client: client), TestContext.Current.CancellationToken));
+            ImageImporter.PullAsync(ImageImporterTests.Options(repo, image, client: client), TestContext.Current.CancellationToken));
 
         Assert.Contains(layer, error.Message, StringComparison.Ordinal);
         Assert.Contains("hash", error.Message, StringComparison.Ordinal);
@@ -41,7 +42,7 @@ public class FaultTests
         using var registry = LocalRegistry.Start();
         var (layout, built) = SmallImage.Value;
         var image = PullTestImages.Push(registry, layout, built, "fixture/cached", "main");
-        var layer = built.Layers.First(l => l.Kind == ImageBuilder.LayerKind.Repo && l.Entries > 2).Descriptor.Digest.ToString();
+        var layer = built.Layers.First(l => l.Kind == LayerKind.Repo && l.Entries > 2).Descriptor.Digest.ToString();
         var repo = PullTestImages.NewRepo("archive");
         var cache = new BlobCache(repo);
         Directory.CreateDirectory(cache.Directory);
@@ -52,7 +53,7 @@ public class FaultTests
         using var client = PullTestImages.Client();
 
         var error = await Assert.ThrowsAsync<ImagePullException>(() =>
-            ImagePuller.PullAsync(ImagePullerTests.Options(repo, image, client: client), TestContext.Current.CancellationToken));
+            ImageImporter.PullAsync(ImageImporterTests.Options(repo, image, client: client), TestContext.Current.CancellationToken));
 
         Assert.Contains(layer, error.Message, StringComparison.Ordinal);
         Assert.Equal(before, RepoSnapshot.Of(repo));
@@ -64,14 +65,14 @@ public class FaultTests
         using var registry = LocalRegistry.Start();
         var (layout, built) = SmallImage.Value;
         var image = PullTestImages.Push(registry, layout, built, "fixture/missing", "main");
-        var meta = built.Layers.Single(l => l.Kind == ImageBuilder.LayerKind.Meta).Descriptor.Digest.ToString();
+        var meta = built.Layers.Single(l => l.Kind == LayerKind.Meta).Descriptor.Digest.ToString();
         File.Delete(registry.BlobDataPath(meta));
         var repo = PullTestImages.NewRepo("bare-user");
         var before = RepoSnapshot.Of(repo);
         using var client = PullTestImages.Client();
 
         var error = await Assert.ThrowsAsync<ImagePullException>(() =>
-            ImagePuller.PullAsync(ImagePullerTests.Options(repo, image, client: client), TestContext.Current.CancellationToken));
+            ImageImporter.PullAsync(ImageImporterTests.Options(repo, image, client: client), TestContext.Current.CancellationToken));
 
         Assert.Contains("meta layer", error.Message, StringComparison.Ordinal);
         Assert.DoesNotContain('\n', error.Message);
@@ -84,21 +85,21 @@ public class FaultTests
         using var registry = LocalRegistry.Start();
         var (layout, built) = SmallImage.Value;
         PullTestImages.Push(registry, layout, built, "fixture/drop", "main");
-        var meta = built.Layers.Single(l => l.Kind == ImageBuilder.LayerKind.Meta).Descriptor;
+        var meta = built.Layers.Single(l => l.Kind == LayerKind.Meta).Descriptor;
         using var proxy = new RegistryFaultProxy(registry.Port);
         proxy.Inject("GET", $"/blobs/{meta.Digest}", HttpFault.DropDuringResponseBody);
         var repo = PullTestImages.NewRepo("archive");
         using var client = PullTestImages.Client();
 
-        var result = await ImagePuller.PullAsync(
-            ImagePullerTests.Options(repo, ImageReference.Parse($"docker://{proxy.Host}/fixture/drop:main"), client: client), TestContext.Current.CancellationToken);
+        var result = await ImageImporter.PullAsync(
+            ImageImporterTests.Options(repo, ImageReference.Parse($"docker://{proxy.Host}/fixture/drop:main"), client: client), TestContext.Current.CancellationToken);
 
         Assert.Single(proxy.Log, r => r.Fault == HttpFault.DropDuringResponseBody);
         Assert.Equal(Fixtures.SmallRepo.Commit2, result.Commit);
         Peer.Ostree(repo, "fsck");
         // The dropped blob was asked for twice (the second time from where it stopped); no byte twice.
         Assert.Single(registry.Requests("GET", "/blobs/").GroupBy(r => r.Path), g => g.Count() == 2);
-        var unique = built.Layers.Where(l => l.Kind is ImageBuilder.LayerKind.Repo or ImageBuilder.LayerKind.Meta).DistinctBy(l => l.Descriptor.Digest).Sum(l => l.Descriptor.Size);
+        var unique = built.Layers.Where(l => l.Kind is LayerKind.Repo or LayerKind.Meta).DistinctBy(l => l.Descriptor.Digest).Sum(l => l.Descriptor.Size);
         Assert.True(result.BytesTransferred <= unique, $"{result.BytesTransferred} bytes received for {unique} bytes of layers");
     }
 
@@ -108,13 +109,13 @@ public class FaultTests
         using var registry = LocalRegistry.Start();
         var (layout, built) = SmallImage.Value;
         var image = PullTestImages.Push(registry, layout, built, "fixture/resume", "main");
-        var meta = built.Layers.Single(l => l.Kind == ImageBuilder.LayerKind.Meta).Descriptor;
+        var meta = built.Layers.Single(l => l.Kind == LayerKind.Meta).Descriptor;
         var repo = PullTestImages.NewRepo("bare-user");
         var before = RepoSnapshot.Of(repo);
         using var client = PullTestImages.Client();
         using var interrupt = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
         var completed = new System.Collections.Concurrent.ConcurrentDictionary<string, bool>();
-        var options = ImagePullerTests.Options(repo, image, client: client) with
+        var options = ImageImporterTests.Options(repo, image, client: client) with
         {
             Jobs = 1,
             Progress = p =>
@@ -132,13 +133,13 @@ public class FaultTests
             },
         };
 
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => ImagePuller.PullAsync(options, interrupt.Token));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => ImageImporter.PullAsync(options, interrupt.Token));
         Assert.Equal(before, RepoSnapshot.Of(repo));
         var partial = new FileInfo(new BlobCache(repo).PartialPath(meta.Digest));
         Assert.True(partial.Exists && partial.Length > 0 && partial.Length < meta.Size);
         var completedBefore = completed.Keys.ToList();
 
-        var result = await ImagePuller.PullAsync(options with { Progress = null }, TestContext.Current.CancellationToken);
+        var result = await ImageImporter.PullAsync(options with { Progress = null }, TestContext.Current.CancellationToken);
 
         Assert.Equal(Fixtures.SmallRepo.Commit2, result.Commit);
         Peer.Ostree(repo, "fsck");
@@ -158,8 +159,8 @@ public class FaultTests
         using var registry = LocalRegistry.Start();
         var (layout, built) = SmallImage.Value;
         PullTestImages.Push(registry, layout, built, "fixture/flaky", "main");
-        var meta = built.Layers.Single(l => l.Kind == ImageBuilder.LayerKind.Meta).Descriptor.Digest.ToString();
-        var repoLayers = built.Layers.Where(l => l.Kind == ImageBuilder.LayerKind.Repo).Select(l => l.Descriptor)
+        var meta = built.Layers.Single(l => l.Kind == LayerKind.Meta).Descriptor.Digest.ToString();
+        var repoLayers = built.Layers.Where(l => l.Kind == LayerKind.Repo).Select(l => l.Descriptor)
             .DistinctBy(d => d.Digest).OrderByDescending(d => d.Size).ToList();
         var (stalled, failing) = (repoLayers[0].Digest.ToString(), repoLayers[1].Digest.ToString());
         using var proxy = new RegistryFaultProxy(registry.Port, (method, path, seen) =>
@@ -172,8 +173,8 @@ public class FaultTests
         using var client = FlakyClient(idleTimeout: TimeSpan.FromSeconds(1));
         var clock = Stopwatch.StartNew();
 
-        var result = await ImagePuller.PullAsync(
-            ImagePullerTests.Options(repo, ImageReference.Parse($"docker://{proxy.Host}/fixture/flaky:main"), client: client), TestContext.Current.CancellationToken);
+        var result = await ImageImporter.PullAsync(
+            ImageImporterTests.Options(repo, ImageReference.Parse($"docker://{proxy.Host}/fixture/flaky:main"), client: client), TestContext.Current.CancellationToken);
 
         clock.Stop();
         Assert.Equal(Fixtures.SmallRepo.Commit2, result.Commit);
@@ -200,7 +201,7 @@ public class FaultTests
         using var registry = LocalRegistry.Start();
         var (layout, built) = SmallImage.Value;
         PullTestImages.Push(registry, layout, built, "fixture/broken", "main");
-        var failing = built.Layers.First(l => l.Kind == ImageBuilder.LayerKind.Repo && l.Entries > 2).Descriptor.Digest.ToString();
+        var failing = built.Layers.First(l => l.Kind == LayerKind.Repo && l.Entries > 2).Descriptor.Digest.ToString();
         using var proxy = new RegistryFaultProxy(registry.Port, (method, path, _) =>
             method == "GET" && path.EndsWith(failing, StringComparison.Ordinal) ? HttpFault.ServerError : HttpFault.None);
         var repo = PullTestImages.NewRepo("bare-user");
@@ -210,8 +211,8 @@ public class FaultTests
         using var client = FlakyClient(idleTimeout: TimeSpan.FromSeconds(5));
         var clock = Stopwatch.StartNew();
 
-        var error = await Assert.ThrowsAsync<ImagePullException>(() => ImagePuller.PullAsync(
-            ImagePullerTests.Options(repo, ImageReference.Parse($"docker://{proxy.Host}/fixture/broken:main"), client: client), TestContext.Current.CancellationToken));
+        var error = await Assert.ThrowsAsync<ImagePullException>(() => ImageImporter.PullAsync(
+            ImageImporterTests.Options(repo, ImageReference.Parse($"docker://{proxy.Host}/fixture/broken:main"), client: client), TestContext.Current.CancellationToken));
 
         clock.Stop();
         Assert.DoesNotContain('\n', error.Message);

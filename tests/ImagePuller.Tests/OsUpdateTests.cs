@@ -1,5 +1,5 @@
 using OstreeContainer.ImageBuilder;
-using BuiltKind = OstreeContainer.ImageBuilder.LayerKind;
+using OstreeContainer.ImageFormat;
 
 namespace OstreeContainer.ImagePuller.Tests;
 
@@ -21,13 +21,13 @@ public class OsUpdateTests
         using var client = PullTestImages.Client();
         var ct = TestContext.Current.CancellationToken;
 
-        var first = await ImagePuller.PullAsync(ImagePullerTests.Options(repo, image1, client: client) with { Ref = os.Branch }, ct);
+        var first = await ImageImporter.PullAsync(ImageImporterTests.Options(repo, image1, client: client) with { Ref = os.Branch }, ct);
         Assert.Equal(os.Commit1, first.Commit);
         Peer.Ostree(repo, "fsck");
         Assert.Empty(TreeDiff.Compare(PullTestImages.Checkout(os.Repo, os.Commit1, mode), PullTestImages.Checkout(repo, os.Branch, mode), ownership: mode == "bare"));
 
         var before = registry.Requests("GET", "/blobs/").Count;
-        var second = await ImagePuller.PullAsync(ImagePullerTests.Options(repo, image2, client: client), ct);
+        var second = await ImageImporter.PullAsync(ImageImporterTests.Options(repo, image2, client: client), ct);
         Assert.Equal(os.Commit2, second.Commit);
         Peer.Ostree(repo, "fsck");
         Assert.Equal(os.Commit2, Peer.Ostree(repo, "rev-parse", os.Branch).Trim());
@@ -35,8 +35,8 @@ public class OsUpdateTests
 
         // Only the config, the meta layer and the repo layers C1 did not have.
         var old = c1.Layers.Select(l => l.Descriptor.Digest).ToHashSet();
-        var changed = c2.Layers.Where(l => l.Kind == BuiltKind.Repo && !old.Contains(l.Descriptor.Digest)).Select(l => l.Descriptor.Digest).Distinct().ToList();
-        var expected = changed.Append(c2.Layers.Single(l => l.Kind == BuiltKind.Meta).Descriptor.Digest).Append(c2.Config.Digest)
+        var changed = c2.Layers.Where(l => l.Kind == LayerKind.Repo && !old.Contains(l.Descriptor.Digest)).Select(l => l.Descriptor.Digest).Distinct().ToList();
+        var expected = changed.Append(c2.Layers.Single(l => l.Kind == LayerKind.Meta).Descriptor.Digest).Append(c2.Config.Digest)
             .Select(d => $"/v2/os/example/blobs/{d}").Order(StringComparer.Ordinal);
         var fetched = registry.Requests("GET", "/blobs/").Skip(before).Select(r => r.Path).Order(StringComparer.Ordinal);
         Assert.Equal(expected, fetched);

@@ -1,5 +1,6 @@
 using System.Formats.Tar;
 using System.Text;
+using OstreeContainer.ImageFormat;
 using OstreeContainer.Oci;
 
 namespace OstreeContainer.ImagePuller.Tests;
@@ -99,7 +100,7 @@ public sealed class SignatureTests
     }
 
     private static Task<PullResult> Pull(string repo, ImageReference image, PullTrust trust) =>
-        ImagePuller.PullAsync(new ImagePullOptions { RepoPath = repo, Image = image, Trust = trust }, TestContext.Current.CancellationToken);
+        ImageImporter.PullAsync(new ImagePullOptions { RepoPath = repo, Image = image, Trust = trust }, TestContext.Current.CancellationToken);
 
     private static Signed Create()
     {
@@ -131,7 +132,7 @@ public sealed class SignatureTests
         PullTestImages.RewriteLayer(layout, "signed", "tampered-commit", meta, (entry, data) =>
             entry.Name == commitPath ? [(entry, Replace(data!, "fixture commit 2", "fixture commit X"))] : PullTestImages.Keep(entry, data));
 
-        var repoLayer = signedImage.Layers.Select((l, i) => (l, i)).First(x => x.l.Kind == ImageBuilder.LayerKind.Repo && x.l.Entries > 2).i;
+        var repoLayer = signedImage.Layers.Select((l, i) => (l, i)).First(x => x.l.Kind == LayerKind.Repo && x.l.Entries > 2).i;
         PullTestImages.RewriteLayer(layout, "signed", "escape-dotdot", repoLayer, PullTestImages.Keep, [PullTestImages.NewFile("ostree/repo/../../../etc/evil", [1, 2, 3])]);
         PullTestImages.RewriteLayer(layout, "signed", "escape-absolute", repoLayer, PullTestImages.Keep, [PullTestImages.NewFile("/etc/evil", [1, 2, 3])]);
         PullTestImages.RewriteLayer(layout, "signed", "escape-hardlink", repoLayer, PullTestImages.Keep,

@@ -24,7 +24,7 @@ internal static class InspectCommand
             using var client = registry.CreateClient(parse, line => error.WriteLine(line));
             try
             {
-                info = await ImagePuller.ImagePuller.InspectAsync(
+                info = await ImageImporter.InspectAsync(
                     PullCommand.ParseImage(parse.GetRequiredValue(image)),
                     client,
                     parse.GetValue(platform) is { } p ? Platform.Parse(p) : Platform.Current,

@@ -8,7 +8,7 @@ namespace OstreeContainer.Cli.Commands;
 
 /// <summary>
 /// <c>pull --repo R [--ref REF] IMAGE</c>: imports the commit an ostree-container image
-/// carries, verified end to end (<see cref="ImagePuller.ImagePuller"/> does the work).
+/// carries, verified end to end (<see cref="ImageImporter"/> does the work).
 /// </summary>
 internal static class PullCommand
 {
@@ -66,7 +66,7 @@ internal static class PullCommand
             };
             try
             {
-                var result = await ImagePuller.ImagePuller.PullAsync(options, cancel);
+                var result = await ImageImporter.PullAsync(options, cancel);
                 display.Finish(result);
                 return 0;
             }

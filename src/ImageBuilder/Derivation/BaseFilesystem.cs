@@ -131,18 +131,10 @@ public sealed class BaseFilesystem
     /// </summary>
     internal static async Task<BaseFilesystem> ReadObjectMapAsync(BaseImage image, string commit, CancellationToken cancellationToken)
     {
-        var index = -1;
-        for (var i = 0; i < image.Layers.Count; i++)
-        {
-            if (image.Layers[i].Annotation(ImageLabels.LayerKindAnnotation) == nameof(LayerKind.Meta).ToLowerInvariant())
-            {
-                index = i;
-            }
-        }
-
+        var index = image.Kinds.ToList().LastIndexOf(LayerKind.Meta);
         if (index < 0)
         {
-            throw new InvalidDataException($"the base is labelled ostree commit {commit} but has no layer annotated {ImageLabels.LayerKindAnnotation}=meta");
+            throw new InvalidDataException($"the base is labelled ostree commit {commit} but has no layer annotated {ImageAnnotationKeys.LayerKind}=meta");
         }
 
         var mapFile = Path.Combine(Path.GetTempPath(), $"ostree-container-base-map-{Environment.ProcessId}-{Guid.NewGuid():N}");
@@ -156,7 +148,7 @@ public sealed class BaseFilesystem
                 using var reader = LayerArchive.Open(blob, layer.MediaType, leaveOpen: true);
                 while (reader.Next() is { } entry)
                 {
-                    if (entry.Path == CommitImageBuilder.ObjectMapPath && entry.Type == LayerEntryType.File)
+                    if (entry.Path == ImagePaths.ObjectMap && entry.Type == LayerEntryType.File)
                     {
                         using var file = new FileStream(mapFile, FileMode.Create, FileAccess.Write, FileShare.None, 1, FileOptions.None);
                         await reader.Content.CopyToAsync(file, cancellationToken).ConfigureAwait(false);
@@ -171,7 +163,7 @@ public sealed class BaseFilesystem
 
             if (!found)
             {
-                throw new InvalidDataException($"meta layer {layer.Digest} holds no /{CommitImageBuilder.ObjectMapPath}");
+                throw new InvalidDataException($"meta layer {layer.Digest} holds no /{ImagePaths.ObjectMap}");
             }
 
             using var map = ObjectMapReader.Open(mapFile);
@@ -232,10 +224,13 @@ public sealed class BaseFilesystem
 
     private static void CheckDiffId(LayerReader reader, BaseImage image, int index)
     {
-        var diffId = reader.ReadToEndAndComputeDiffId();
-        if (diffId != image.DiffId(index))
+        try
         {
-            throw new InvalidDataException($"layer {index} ({image.Layers[index].Digest}) has diff ID {diffId}, the config says {image.DiffId(index)}");
+            reader.ReadToEndAndCheckDiffId(image.DiffId(index));
+        }
+        catch (InvalidDataException e)
+        {
+            throw new InvalidDataException($"layer {index} ({image.Layers[index].Digest}): {e.Message}", e);
         }
     }
 

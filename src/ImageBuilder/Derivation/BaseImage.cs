@@ -2,39 +2,34 @@ using OstreeContainer.Oci;
 using OstreeContainer.Oci.Images;
 using OstreeContainer.Oci.Layout;
 using OstreeContainer.Oci.Registry;
+using OstreeContainer.Oci.Sources;
 
 namespace OstreeContainer.ImageBuilder.Derivation;
 
 /// <summary>
 /// The image a build derives from (<c>build --from BASE</c>): its manifest and config,
-/// fetched from a registry or an <c>oci:</c> layout and verified, and a way to read its
-/// layers. Everything here came from outside: the manifest is checked against a pinned
-/// digest (or the index entry that named it), the config against the manifest, and every
-/// blob against its descriptor as it is read (<see cref="VerifyingStream"/>).
+/// fetched from a registry or an <c>oci:</c> layout through an <see cref="ImageSource"/>
+/// (which checks the manifest against a pinned digest or the index entry that named it,
+/// and the config against the manifest), and a way to read its layers, every blob checked
+/// against its descriptor as it is read (<see cref="VerifyingStream"/>).
 /// </summary>
 public sealed class BaseImage
 {
     /// <summary>Blobs copied from a registry at once.</summary>
     public const int CopyParallelism = 4;
 
-    private readonly RegistryClient? _registry;
-    private readonly ImageLayout? _source;
+    // A registry source that does not own its client, or a layout: nothing to dispose.
+    private readonly ImageSource _source;
     private ImageLayout? _copy;
 
-    private BaseImage(
-        ImageReference reference,
-        RegistryClient? registry,
-        ImageLayout? source,
-        Digest manifestDigest,
-        ImageManifest manifest,
-        ImageConfig config)
+    private BaseImage(ImageSource source, SourceManifest manifest, ImageConfig config)
     {
-        Reference = reference;
-        _registry = registry;
         _source = source;
-        ManifestDigest = manifestDigest;
-        Manifest = manifest;
+        Reference = source.Reference;
+        ManifestDigest = manifest.Digest;
+        Manifest = manifest.Manifest;
         Config = config;
+        Kinds = LayerKinds.Classify(Manifest.Layers, config.Config?.Labels ?? new SortedDictionary<string, string>(StringComparer.Ordinal));
     }
 
     /// <summary>Where the base came from.</summary>
@@ -52,13 +47,16 @@ public sealed class BaseImage
     /// <summary>The base's layers, bottom first, as its manifest describes them.</summary>
     public IReadOnlyList<Descriptor> Layers => Manifest.Layers;
 
+    /// <summary>What each layer holds when the base is an ostree-container image (<see cref="LayerKinds.Classify"/>).</summary>
+    public IReadOnlyList<LayerKind> Kinds { get; }
+
     /// <summary>
     /// The commit of a base that is itself an ostree-container image (config label
-    /// <see cref="ImageLabels.Commit"/> and layers annotated <see cref="ImageLabels.LayerKindAnnotation"/>), else null.
+    /// <see cref="ImageLabelKeys.Commit"/> and layers of this format), else null.
     /// </summary>
     public string? OstreeCommit =>
-        Config.Config?.Labels is { } labels && labels.TryGetValue(ImageLabels.Commit, out var commit)
-        && Layers.Any(l => l.Annotation(ImageLabels.LayerKindAnnotation) is not null)
+        Config.Config?.Labels is { } labels && labels.TryGetValue(ImageLabelKeys.Commit, out var commit)
+        && Kinds.Any(k => k != LayerKind.Unknown)
             ? commit
             : null;
 
@@ -77,15 +75,21 @@ public sealed class BaseImage
     {
         ArgumentNullException.ThrowIfNull(reference);
         ArgumentNullException.ThrowIfNull(platform);
+        if (reference.Transport is not (ImageTransport.Registry or ImageTransport.OciLayout))
+        {
+            throw new NotSupportedException($"base image {reference}: only registry images and oci: layouts can be derived from");
+        }
+
+        if (reference.Transport == ImageTransport.Registry && registry is null)
+        {
+            throw new ArgumentException("a registry base needs a registry client", nameof(registry));
+        }
+
         try
         {
-            var image = reference.Transport switch
-            {
-                ImageTransport.OciLayout => OpenLayout(reference, platform),
-                ImageTransport.Registry => await OpenRegistryAsync(reference, registry ?? throw new ArgumentException("a registry base needs a registry client", nameof(registry)), platform, cancellationToken)
-                    .ConfigureAwait(false),
-                _ => throw new NotSupportedException($"base image {reference}: only registry images and oci: layouts can be derived from"),
-            };
+            var source = ImageSource.Open(reference, registry, Path.GetTempPath());
+            var manifest = await source.ResolveManifestAsync(platform, cancellationToken).ConfigureAwait(false);
+            var image = new BaseImage(source, manifest, await source.ReadConfigAsync(manifest, cancellationToken).ConfigureAwait(false));
 
             // A single-platform base says what it runs on in its config; an index entry may not.
             var actual = new Platform { Os = image.Config.Os, Architecture = image.Config.Architecture, Variant = image.Config.Variant };
@@ -112,13 +116,7 @@ public sealed class BaseImage
             return _copy.OpenBlob(blob);
         }
 
-        if (_source is not null)
-        {
-            return _source.OpenBlob(blob);
-        }
-
-        var stream = await _registry!.GetBlobUnverifiedAsync(Reference, blob.Digest, 0, cancellationToken).ConfigureAwait(false);
-        return new VerifyingStream(stream, blob.Digest, blob.Size, $"base image {Reference}: blob {blob.Digest}");
+        return await _source.OpenBlobAsync(blob, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -131,7 +129,7 @@ public sealed class BaseImage
         ArgumentNullException.ThrowIfNull(layout);
         await Parallel.ForEachAsync(
             Layers.DistinctBy(l => l.Digest),
-            new ParallelOptions { MaxDegreeOfParallelism = _source is null ? CopyParallelism : 1, CancellationToken = cancellationToken },
+            new ParallelOptions { MaxDegreeOfParallelism = _source.IsLocal ? 1 : CopyParallelism, CancellationToken = cancellationToken },
             async (blob, token) => await CopyBlobToAsync(layout, blob, token).ConfigureAwait(false)).ConfigureAwait(false);
         _copy = layout;
     }
@@ -172,6 +170,12 @@ public sealed class BaseImage
 
         try
         {
+            if (OstreeCommit is not null)
+            {
+                // The object map and the meta layer are read as this format defines them.
+                FormatVersion.EnsureReadable(Config.Config!.Labels!);
+            }
+
             Filesystem = OstreeCommit is { } commit
                 ? await BaseFilesystem.ReadObjectMapAsync(this, commit, cancellationToken).ConfigureAwait(false)
                 : await BaseFilesystem.ReadLayersAsync(this, cancellationToken).ConfigureAwait(false);
@@ -188,95 +192,6 @@ public sealed class BaseImage
 
     /// <summary>The diff ID the config gives layer <paramref name="index"/>.</summary>
     internal Digest DiffId(int index) => Config.RootFs.DiffIds[index];
-
-    private static BaseImage OpenLayout(ImageReference reference, Platform platform)
-    {
-        var layout = ImageLayout.Open(reference.Path!);
-        var resolved = layout.ResolveManifest(reference.Tag, platform);
-        var manifest = ParseManifest(resolved.Bytes);
-        var config = ParseConfig(manifest.Config, layout.ReadBlob(manifest.Config, OciJson.MaxDocumentBytes), manifest);
-        return new BaseImage(reference, null, layout, resolved.Descriptor.Digest, manifest, config);
-    }
-
-    private static async Task<BaseImage> OpenRegistryAsync(ImageReference reference, RegistryClient registry, Platform platform, CancellationToken cancellationToken)
-    {
-        // A pinned reference is checked by the client; an index entry pins the manifest below it.
-        var received = await registry.GetManifestAsync(reference, reference.ManifestReference, cancellationToken).ConfigureAwait(false);
-        for (var depth = 0; MediaTypes.IsIndex(received.MediaType); depth++)
-        {
-            if (depth >= ImageLayout.MaxIndexDepth)
-            {
-                throw new InvalidDataException($"indexes nested deeper than {ImageLayout.MaxIndexDepth}");
-            }
-
-            var index = OciJson.ParseIndex(received.Bytes);
-            var entry = index.Manifests.FirstOrDefault(m => platform.Matches(m.Platform))
-                ?? throw new KeyNotFoundException($"index {received.Digest} has no manifest for {platform}");
-            received = await registry.GetManifestAsync(reference, entry.Digest.ToString(), cancellationToken).ConfigureAwait(false);
-            if (received.Bytes.Length != entry.Size)
-            {
-                throw new InvalidDataException($"manifest {entry.Digest} is {received.Bytes.Length} bytes, the index says {entry.Size}");
-            }
-        }
-
-        if (!MediaTypes.IsManifest(received.MediaType))
-        {
-            throw new InvalidDataException($"media type '{received.MediaType}' is not an image manifest");
-        }
-
-        var manifest = ParseManifest(received.Bytes);
-        if (manifest.Config.Size is < 0 or > OciJson.MaxDocumentBytes)
-        {
-            throw new InvalidDataException($"config {manifest.Config.Digest} is {manifest.Config.Size} bytes, over the {OciJson.MaxDocumentBytes}-byte limit");
-        }
-
-        var bytes = new byte[manifest.Config.Size];
-        var stream = new VerifyingStream(
-            await registry.GetBlobUnverifiedAsync(reference, manifest.Config.Digest, 0, cancellationToken).ConfigureAwait(false),
-            manifest.Config.Digest,
-            manifest.Config.Size,
-            $"config {manifest.Config.Digest}");
-        await using (stream.ConfigureAwait(false))
-        {
-            await stream.ReadExactlyAsync(bytes, cancellationToken).ConfigureAwait(false);
-
-            // The read that returns 0 is the one that checks size and digest.
-            _ = await stream.ReadAsync(new byte[1], cancellationToken).ConfigureAwait(false);
-        }
-
-        var config = ParseConfig(manifest.Config, bytes, manifest);
-        return new BaseImage(reference, registry, null, received.Digest, manifest, config);
-    }
-
-    private static ImageManifest ParseManifest(byte[] bytes)
-    {
-        var manifest = OciJson.ParseManifest(bytes);
-        foreach (var layer in manifest.Layers)
-        {
-            if (!MediaTypes.IsLayer(layer.MediaType))
-            {
-                throw new InvalidDataException($"layer {layer.Digest} has media type '{layer.MediaType}', which is not a tar, tar+gzip or tar+zstd layer");
-            }
-
-            if (layer.Urls is { Count: > 0 })
-            {
-                throw new InvalidDataException($"layer {layer.Digest} is a foreign layer (urls); it cannot be copied");
-            }
-        }
-
-        return manifest;
-    }
-
-    private static ImageConfig ParseConfig(Descriptor descriptor, byte[] bytes, ImageManifest manifest)
-    {
-        var config = OciJson.ParseConfig(bytes);
-        if (config.RootFs.DiffIds.Count != manifest.Layers.Count)
-        {
-            throw new InvalidDataException($"config {descriptor.Digest} lists {config.RootFs.DiffIds.Count} diff IDs for {manifest.Layers.Count} layers");
-        }
-
-        return config;
-    }
 
     private static Exception Rethrow(Exception e, string message) =>
         e is KeyNotFoundException ? new KeyNotFoundException(message, e) : new InvalidDataException(message, e);

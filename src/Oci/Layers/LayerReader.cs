@@ -158,6 +158,20 @@ public sealed class LayerReader : IDisposable
         return Digest.FromHasher(_diffIdHasher);
     }
 
+    /// <summary>
+    /// <see cref="ReadToEndAndComputeDiffId"/>, checked against the diff ID the image config
+    /// gives this layer: the one check every reader of a layer makes before trusting it.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The uncompressed bytes hash to another diff ID, or the stream is corrupt.</exception>
+    public void ReadToEndAndCheckDiffId(Digest expected)
+    {
+        var actual = ReadToEndAndComputeDiffId();
+        if (actual != expected)
+        {
+            throw new InvalidDataException($"the uncompressed layer hashes to {actual}, but the config's diff_id is {expected}");
+        }
+    }
+
     /// <summary>Releases the tar stream (unless left open).</summary>
     public void Dispose()
     {

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using OstreeContainer.Oci.Images;
+using OstreeContainer.Oci.Sources;
 
 namespace OstreeContainer.Oci.Layout;
 
@@ -22,9 +23,6 @@ public sealed class ImageLayout
 
     /// <summary>The layout version this library writes and reads.</summary>
     public const string LayoutVersion = "1.0.0";
-
-    /// <summary>How deep nested indexes are followed before giving up.</summary>
-    public const int MaxIndexDepth = 4;
 
     private const string LayoutFileName = "oci-layout";
     private const string IndexFileName = "index.json";
@@ -220,8 +218,8 @@ public sealed class ImageLayout
     /// <summary>
     /// The manifest tagged <paramref name="tag"/>, or the only one when <paramref name="tag"/>
     /// is null; nested indexes are descended choosing <paramref name="platform"/>
-    /// (default: <see cref="Platform.Current"/>). Bytes are read verified and capped at
-    /// <see cref="OciJson.MaxDocumentBytes"/>.
+    /// (default: <see cref="Platform.Current"/>) with the checks of <see cref="ImageChecks"/>.
+    /// Bytes are read verified and capped at <see cref="OciJson.MaxDocumentBytes"/>.
     /// </summary>
     /// <exception cref="KeyNotFoundException">No manifest has that tag or platform.</exception>
     /// <exception cref="InvalidDataException">The index is ambiguous, malformed, or a blob does not match.</exception>
@@ -247,26 +245,15 @@ public sealed class ImageLayout
         var wanted = platform ?? Platform.Current;
         for (var depth = 0; ; depth++)
         {
+            // ReadBlob checks the bytes against the entry that named them (size and digest).
             var bytes = ReadBlob(descriptor, OciJson.MaxDocumentBytes);
-            var mediaType = descriptor.MediaType ?? OciJson.PeekMediaType(bytes);
-            if (MediaTypes.IsManifest(mediaType))
+            var next = ImageChecks.NextTowardManifest(bytes, descriptor.MediaType ?? OciJson.PeekMediaType(bytes), descriptor.Digest, wanted, depth);
+            if (next is null)
             {
                 return new ResolvedManifest(descriptor, bytes);
             }
 
-            if (!MediaTypes.IsIndex(mediaType))
-            {
-                throw new InvalidDataException($"{descriptor.Digest}: media type '{mediaType}' is neither a manifest nor an index");
-            }
-
-            if (depth >= MaxIndexDepth)
-            {
-                throw new InvalidDataException($"{descriptor.Digest}: indexes nested deeper than {MaxIndexDepth}");
-            }
-
-            var nested = OciJson.ParseIndex(bytes);
-            descriptor = nested.Manifests.FirstOrDefault(m => wanted.Matches(m.Platform))
-                ?? throw new KeyNotFoundException($"index {descriptor.Digest} has no manifest for {wanted}");
+            descriptor = next;
         }
     }
 

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using OstreeContainer.ImageBuilder.Derivation;
+using OstreeContainer.ImageFormat;
 using OstreeContainer.Oci;
 using OstreeContainer.Oci.Images;
 using OstreeContainer.Oci.Layout;
@@ -96,8 +97,8 @@ public class DerivationTests
         var baseLayers = OciJson.ParseManifest(baseManifest.Bytes).Layers;
         Assert.Equal(baseLayers.Select(l => l.Digest), manifest.Layers.Take(baseLayers.Count).Select(l => l.Digest));
         Assert.All(manifest.Layers, l => Assert.StartsWith("application/vnd.oci.image.layer", l.MediaType, StringComparison.Ordinal));
-        var repoLayers = container.GetProperty("Labels").GetProperty(ImageLabels.RepoLayers).GetString()!.Split(',').Select(int.Parse).ToList();
-        Assert.All(repoLayers, i => Assert.NotEqual("tree", manifest.Layers[i].Annotation(ImageLabels.LayerKindAnnotation)));
+        var repoLayers = container.GetProperty("Labels").GetProperty(ImageLabelKeys.RepoLayers).GetString()!.Split(',').Select(int.Parse).ToList();
+        Assert.All(repoLayers, i => Assert.NotEqual("tree", manifest.Layers[i].Annotation(ImageAnnotationKeys.LayerKind)));
         Assert.Equal(manifest.Layers.Count, config.RootElement.GetProperty("rootfs").GetProperty("diff_ids").GetArrayLength());
     }
 

@@ -1,4 +1,5 @@
 using OstreeContainer.ImageBuilder.Derivation;
+using OstreeContainer.ImageFormat;
 using OstreeContainer.Oci;
 using OstreeContainer.Oci.Images;
 

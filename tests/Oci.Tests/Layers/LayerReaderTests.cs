@@ -52,6 +52,27 @@ public class LayerReaderTests
         Assert.Equal(written.DiffId, reader.ReadToEndAndComputeDiffId());
     }
 
+    [Fact]
+    public void ReadToEndAndCheckDiffId_OtherDiffId_NamesBoth()
+    {
+        using var memory = new MemoryStream();
+        LayerResult written;
+        using (var writer = new LayerWriter(memory, LayerCompression.Gzip, SampleLayer.Mtime))
+        {
+            SampleLayer.Write(writer);
+            written = writer.Complete();
+        }
+
+        var other = Digest.Compute("other"u8);
+        using var matching = LayerArchive.Open(new MemoryStream(memory.ToArray()), written.MediaType);
+        using var reader = LayerArchive.Open(new MemoryStream(memory.ToArray()), written.MediaType);
+
+        matching.ReadToEndAndCheckDiffId(written.DiffId);
+        var e = Assert.Throws<InvalidDataException>(() => reader.ReadToEndAndCheckDiffId(other));
+
+        Assert.Equal($"the uncompressed layer hashes to {written.DiffId}, but the config's diff_id is {other}", e.Message);
+    }
+
     [Theory]
     [InlineData("gnu")]
     [InlineData("posix")]

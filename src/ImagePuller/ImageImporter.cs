@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
+using OstreeContainer.ImageFormat;
 using OstreeContainer.Oci;
 using OstreeContainer.Oci.Registry;
+using OstreeContainer.Oci.Sources;
 using OstreeContainer.Ostree.Objects;
 using OstreeContainer.Ostree.Repository;
 using OstreeContainer.Ostree.Signing;
@@ -16,7 +18,7 @@ namespace OstreeContainer.ImagePuller;
 /// <see cref="RepoTransaction"/> and the ref moves last, so a rejected or interrupted pull
 /// leaves refs and objects as they were.
 /// </summary>
-public static class ImagePuller
+public static class ImageImporter
 {
     /// <summary>Progress reports for a layer are at least this many bytes apart.</summary>
     private const long ProgressStep = 1 << 20;
@@ -84,9 +86,10 @@ public static class ImagePuller
         using var source = ImageSource.Open(options.Image, options.Registry, Path.Combine(repo.Root, "tmp"));
         report(new PullProgress(PullStage.Manifest, null, null, 0, 0, $"reading {options.Image}"));
         var info = await ImageInfo.ReadAsync(source, options.Platform, cancellationToken).ConfigureAwait(false);
-        var commit = info.Commit ?? throw new InvalidDataException($"manifest {info.ManifestDigest} has no {ImageFormat.CommitLabel} label: not an ostree-container image");
+        FormatVersion.EnsureReadable(info.Labels);
+        var commit = info.Commit ?? throw new InvalidDataException($"manifest {info.ManifestDigest} has no {ImageLabelKeys.Commit} label: not an ostree-container image");
         var refText = options.Ref ?? info.Ref
-            ?? throw new ArgumentException($"the image has no {ImageFormat.RefLabel} label; name the ref with --ref");
+            ?? throw new ArgumentException($"the image has no {ImageLabelKeys.Ref} label; name the ref with --ref");
         var refName = RefName.Head(refText);
 
         var state = PullState.TryLoad(repo.Root, refText);
@@ -100,11 +103,11 @@ public static class ImagePuller
         var unknown = info.Layers.FirstOrDefault(l => l.Kind == LayerKind.Unknown);
         if (unknown is not null)
         {
-            throw new InvalidDataException($"layer {unknown.Index} ({unknown.Descriptor.Digest}) has no {ImageFormat.LayerKindAnnotation} annotation and the config no {ImageFormat.RepoLayersLabel} label: not an ostree-container image");
+            throw new InvalidDataException($"layer {unknown.Index} ({unknown.Descriptor.Digest}) has no {ImageAnnotationKeys.LayerKind} annotation and the config no {ImageLabelKeys.RepoLayers} label: not an ostree-container image");
         }
 
         var meta = info.Layers.LastOrDefault(l => l.Kind == LayerKind.Meta)
-            ?? throw new InvalidDataException($"manifest {info.ManifestDigest} has no meta layer (annotation {ImageFormat.LayerKindAnnotation}=meta)");
+            ?? throw new InvalidDataException($"manifest {info.ManifestDigest} has no meta layer (annotation {ImageAnnotationKeys.LayerKind}=meta)");
         var imported = state?.LayerSet() ?? [];
         // Identical layers (empty chunks) share a digest: read each blob once.
         var repoLayers = info.Layers.Where(l => l.Kind == LayerKind.Repo).DistinctBy(l => l.Descriptor.Digest).ToList();
@@ -128,7 +131,12 @@ public static class ImagePuller
             }
 
             await metaFetch.ConfigureAwait(false);
-            var plan = VerifyCommit(repo, run, meta, commit, policy, options.TimeProvider, report);
+            CommitPlan plan;
+            using (var metaBlob = await run.OpenVerifiedAsync(meta, cancellationToken).ConfigureAwait(false))
+            {
+                plan = VerifyCommit(repo, metaBlob, meta, commit, policy, options.TimeProvider, report);
+            }
+
             if (plan.WantedFiles.Count == 0)
             {
                 // Every object is here already (same content, other commit): fetch nothing more.
@@ -212,18 +220,14 @@ public static class ImagePuller
         }
     }
 
-    private static CommitPlan VerifyCommit(OstreeRepo repo, PullRun run, ImageLayer meta, Checksum commit, SignaturePolicy? policy, TimeProvider timeProvider, Action<PullProgress> report)
+    private static CommitPlan VerifyCommit(OstreeRepo repo, Stream metaBlob, ImageLayer meta, Checksum commit, SignaturePolicy? policy, TimeProvider timeProvider, Action<PullProgress> report)
     {
-        Dictionary<(Checksum, ObjectType), byte[]> objects;
-        using (var blob = run.OpenVerified(meta))
+        var objects = WithLayerContext(meta, () =>
         {
-            objects = WithLayerContext(meta, () =>
-            {
-                var result = LayerObjects.ReadMetadata(blob, meta);
-                Drain(blob);
-                return result;
-            });
-        }
+            var result = LayerObjects.ReadMetadata(metaBlob, meta);
+            Drain(metaBlob);
+            return result;
+        });
 
         if (!objects.TryGetValue((commit, ObjectType.Commit), out var commitBytes))
         {
@@ -382,12 +386,12 @@ public static class ImagePuller
         /// downloaded it into the cache and hashed every byte on the way (hashing the same
         /// bytes twice cost 0.1 CPU-s per OS pull). A blob an earlier run left is checked.
         /// </summary>
-        public Stream OpenVerified(ImageLayer layer)
+        public async Task<Stream> OpenVerifiedAsync(ImageLayer layer, CancellationToken cancellationToken)
         {
             var blob = layer.Descriptor;
             if (source.IsLocal)
             {
-                return new VerifyingStream(source.OpenBlobUnverifiedAsync(blob, 0, CancellationToken.None).GetAwaiter().GetResult(), blob.Digest, blob.Size, $"blob {blob.Digest}");
+                return await source.OpenBlobAsync(blob, cancellationToken).ConfigureAwait(false);
             }
 
             var file = new FileStream(cache.CompletePath(blob.Digest), FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
@@ -404,7 +408,7 @@ public static class ImagePuller
                 try
                 {
                     var digest = layer.Descriptor.Digest.ToString();
-                    using var blob = OpenVerified(layer);
+                    using var blob = await OpenVerifiedAsync(layer, cancellationToken).ConfigureAwait(false);
                     var written = WithLayerContext(layer, () =>
                     {
                         var count = LayerObjects.ImportContent(blob, layer, transaction, wanted, claimed, _ => { }, cancellationToken);

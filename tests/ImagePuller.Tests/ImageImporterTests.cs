@@ -1,9 +1,10 @@
+using OstreeContainer.ImageFormat;
 using OstreeContainer.Oci;
 
 namespace OstreeContainer.ImagePuller.Tests;
 
 /// <summary>Round trips of the small fixture through a real docker-registry into archive, bare-user and bare repos.</summary>
-public class ImagePullerTests
+public class ImageImporterTests
 {
     private static readonly Lazy<(string Layout, ImageBuilder.ImageBuildResult Result)> SmallImage =
         new(() => PullTestImages.Build(Fixtures.SmallRepo.ArchiveRepo, "fixture/main", "main"));
@@ -29,7 +30,7 @@ public class ImagePullerTests
         var repo = PullTestImages.NewRepo(mode);
         using var client = PullTestImages.Client();
 
-        var result = await ImagePuller.PullAsync(Options(repo, image, client: client), TestContext.Current.CancellationToken);
+        var result = await ImageImporter.PullAsync(Options(repo, image, client: client), TestContext.Current.CancellationToken);
 
         Assert.Equal(Fixtures.SmallRepo.Commit2, result.Commit);
         Assert.False(result.SignatureVerified);
@@ -41,18 +42,18 @@ public class ImagePullerTests
             ownership: mode == "bare"));
 
         var fetched = registry.Requests("GET", "/blobs/").Skip(before).Select(r => r.Path).ToList();
-        foreach (var tree in built.Layers.Where(l => l.Kind == ImageBuilder.LayerKind.Tree))
+        foreach (var tree in built.Layers.Where(l => l.Kind == LayerKind.Tree))
         {
             Assert.DoesNotContain(fetched, p => p.Contains(tree.Descriptor.Digest.ToString(), StringComparison.Ordinal));
         }
 
         // Config, meta and the repo layers (identical empty chunks share a digest), each once.
-        var expected = built.Layers.Where(l => l.Kind is ImageBuilder.LayerKind.Repo or ImageBuilder.LayerKind.Meta).Select(l => l.Descriptor.Digest).Append(built.Config.Digest).Distinct();
+        var expected = built.Layers.Where(l => l.Kind is LayerKind.Repo or LayerKind.Meta).Select(l => l.Descriptor.Digest).Append(built.Config.Digest).Distinct();
         Assert.Equal(expected.Select(d => $"/v2/fixture/small/blobs/{d}").Order(StringComparer.Ordinal), fetched.Order(StringComparer.Ordinal));
 
         // The same image again is a no-op: only the config is read (for the ref label).
         var afterFirst = registry.Requests("GET", "/blobs/").Count;
-        var again = await ImagePuller.PullAsync(Options(repo, image, client: client), TestContext.Current.CancellationToken);
+        var again = await ImageImporter.PullAsync(Options(repo, image, client: client), TestContext.Current.CancellationToken);
         Assert.True(again.UpToDate);
         Assert.All(registry.Requests("GET", "/blobs/").Skip(afterFirst), r => Assert.Equal($"/v2/fixture/small/blobs/{built.Config.Digest}", r.Path));
         Assert.Equal(0, again.BytesTransferred);
@@ -64,7 +65,7 @@ public class ImagePullerTests
         var (layout, _) = SmallImage.Value;
         var repo = PullTestImages.NewRepo("archive");
 
-        var result = await ImagePuller.PullAsync(Options(repo, ImageReference.Parse($"oci:{layout}:main")) with { Ref = "imported/main" }, TestContext.Current.CancellationToken);
+        var result = await ImageImporter.PullAsync(Options(repo, ImageReference.Parse($"oci:{layout}:main")) with { Ref = "imported/main" }, TestContext.Current.CancellationToken);
 
         Assert.Equal(Fixtures.SmallRepo.Commit2, result.Commit);
         Peer.Ostree(repo, "fsck");
@@ -78,7 +79,7 @@ public class ImagePullerTests
         var repo = PullTestImages.NewRepo("archive");
         var snapshot = RepoSnapshot.Of(repo);
 
-        var error = await Assert.ThrowsAsync<ImagePullException>(() => ImagePuller.PullAsync(
+        var error = await Assert.ThrowsAsync<ImagePullException>(() => ImageImporter.PullAsync(
             Options(repo, ImageReference.Parse($"docker://{registry.Host}/fixture/small:main"), new PullTrust()), TestContext.Current.CancellationToken));
 
         Assert.Contains("--keyring", error.Message, StringComparison.Ordinal);
@@ -93,7 +94,7 @@ public class ImagePullerTests
         var (layout, _) = SmallImage.Value;
         var repo = PullTestImages.NewRepo("bare-user-only");
 
-        var error = await Assert.ThrowsAsync<ImagePullException>(() => ImagePuller.PullAsync(
+        var error = await Assert.ThrowsAsync<ImagePullException>(() => ImageImporter.PullAsync(
             Options(repo, ImageReference.Parse($"oci:{layout}:main")), TestContext.Current.CancellationToken));
 
         Assert.Contains("archive, bare-user and bare", error.Message, StringComparison.Ordinal);
