@@ -1,5 +1,6 @@
 using System.IO.Compression;
 using System.Text;
+using OstreeContainer.Errors;
 using OstreeContainer.ImageBuilder.Derivation;
 using OstreeContainer.ObjectMap;
 using OstreeContainer.Oci;
@@ -110,6 +111,7 @@ public static class CommitImageBuilder
     /// </summary>
     /// <exception cref="InvalidDataException">The repository or an object in it is corrupt.</exception>
     /// <exception cref="ArgumentException">The options are inconsistent (named in the message).</exception>
+    /// <exception cref="UserInputException">The commit or the base needs more layers than allowed.</exception>
     public static ImageBuildResult Build(ImageLayout layout, ImageBuildOptions options, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(layout);
@@ -145,7 +147,7 @@ public static class CommitImageBuilder
         var chunkCount = (options.MaxLayers - 1 - deltas.Count) / 2;
         if (chunkCount < 1)
         {
-            throw new ArgumentException(
+            throw new UserInputException(
                 $"--max-layers {options.MaxLayers} is too small: this commit needs at least {3 + deltas.Count} (one tree and one repo layer, {deltas.Count} delta layers and the meta layer)");
         }
 
@@ -158,7 +160,7 @@ public static class CommitImageBuilder
             var room = (ImageBuildOptions.MaxImageLayers - baseLayers - 1 - deltas.Count) / 2;
             if (room < 1)
             {
-                throw new ArgumentException(
+                throw new UserInputException(
                     $"base image {baseImage.Reference} has {baseLayers} layers; with the {3 + deltas.Count} this commit needs at least, the image would have more than {ImageBuildOptions.MaxImageLayers}");
             }
 

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Sockets;
 using System.Text.Json;
+using OstreeContainer.Errors;
 using OstreeContainer.Oci.Images;
 
 namespace OstreeContainer.Oci.Registry;
@@ -769,11 +770,7 @@ public sealed class RegistryClient : IDisposable
     private static string Short(Digest digest) =>
         digest.IsEmpty ? "(empty digest)" : $"{digest.Algorithm}:{digest.Hex[..12]}";
 
-    private static string OneLine(string text)
-    {
-        var line = text.ReplaceLineEndings(" ").Trim();
-        return line.Length <= 300 ? line : line[..300] + "…";
-    }
+    private static string OneLine(string text) => ErrorPolicy.Excerpt(text);
 
     private RegistryCredentials? CredentialsFor(ImageReference image) =>
         _options.Credentials ?? _credentials.GetOrAdd(

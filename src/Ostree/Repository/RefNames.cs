@@ -1,3 +1,5 @@
+using OstreeContainer.Errors;
+
 namespace OstreeContainer.Ostree.Repository;
 
 /// <summary>Where a ref lives: <c>refs/heads</c>, <c>refs/remotes/REMOTE</c> or <c>refs/mirrors/COLLECTION</c>.</summary>
@@ -38,7 +40,7 @@ public readonly record struct RefName(RefKind Kind, string? Owner, string Name)
     /// <summary>
     /// Parses <c>NAME</c> or <c>REMOTE:NAME</c> as <c>ostree</c> accepts them on the command line.
     /// </summary>
-    /// <exception cref="ArgumentException">Not a valid ref name.</exception>
+    /// <exception cref="UserInputException">Not a valid ref name.</exception>
     public static RefName Parse(string refspec)
     {
         ArgumentNullException.ThrowIfNull(refspec);
@@ -51,7 +53,7 @@ public readonly record struct RefName(RefKind Kind, string? Owner, string Name)
         var remote = refspec[..colon];
         if (!IsValidComponent(remote))
         {
-            throw new ArgumentException($"invalid remote name '{remote}' in '{refspec}'");
+            throw new UserInputException($"invalid remote name '{remote}' in '{refspec}'");
         }
 
         return new RefName(RefKind.Remote, remote, Validate(refspec[(colon + 1)..]));
@@ -81,7 +83,7 @@ public readonly record struct RefName(RefKind Kind, string? Owner, string Name)
     }
 
     private static string Validate(string name) =>
-        IsValid(name) ? name : throw new ArgumentException($"invalid ref name '{name}'");
+        IsValid(name) ? name : throw new UserInputException($"invalid ref name '{name}'");
 
     private static bool IsValidComponent(string part)
     {
