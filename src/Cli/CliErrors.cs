@@ -54,6 +54,12 @@ internal static class CliErrors
     /// </summary>
     public static string? DescribeParseFailure(ParseResult parse)
     {
+        if (parse.Tokens.Count == 0)
+        {
+            // Nothing typed: the root's help (System.CommandLine's answer) is the useful one.
+            return null;
+        }
+
         var command = parse.CommandResult;
         var path = CommandPath(command);
         if (command.Command.Subcommands.Count > 0
