@@ -11,7 +11,7 @@
 # with a summary and exits non-zero if any step failed.
 #
 # Environment: OSTREE_CONTAINER_DEMO_OUT  output folder (default ./out; the image is
-#                                         $OUT/exampleos, scratch files $OUT/demo)
+#                                         $OUT/exampleos tagged stable, scratch files $OUT/demo)
 #              OSTREE_CONTAINER_DEMO_PORT port for the webserver (default 8080; a free
 #                                         port is used when it is taken)
 set -uo pipefail
@@ -20,6 +20,8 @@ root=$(pwd)
 out=$(mkdir -p "${OSTREE_CONTAINER_DEMO_OUT:-$root/out}" && cd "${OSTREE_CONTAINER_DEMO_OUT:-$root/out}" && pwd)
 work=$out/demo
 image=$out/exampleos
+# The layout's tag, as README's examples name it: oci:out/exampleos:stable.
+tag=stable
 bin=$out/bin
 oc=$bin/ostree-container
 branch=exampleos/x86_64/stable
@@ -70,13 +72,13 @@ finish() {
     cat <<EOF
 
 What to run next:
-  skopeo inspect oci:$image                       # the image: labels, layers
+  skopeo inspect oci:$image:$tag                # the image: labels, layers
   export CONTAINERS_CONF=$work/containers.conf      # podman with runc (see the file)
-  podman run --rm -ti --entrypoint /bin/sh $podman_image   # a shell in ExampleOS
+  podman run --rm -ti --entrypoint /bin/sh oci:$image:$tag   # a shell in ExampleOS (busybox sh; no bash)
   podman run --rm --network=host $podman_image    # its repo on :8080, then:
   ostree remote add --gpg-import=$work/demo-key.gpg exampleos http://127.0.0.1:8080/repo
   ostree pull exampleos $branch
-  $oc push oci:$image docker://REGISTRY/os/exampleos:1
+  $oc push oci:$image:$tag docker://REGISTRY/os/exampleos:1
   $oc pull --repo /ostree/repo --keyring $work/demo-key.gpg docker://REGISTRY/os/exampleos:1
   kubectl apply -k deploy/k8s                     # serve it in a cluster (set the image in deploy/k8s/kustomization.yaml)
 EOF
@@ -222,15 +224,15 @@ sign() {
 
 image() {
     rm -rf "$image"
-    "$oc" build --repo "$work/repo" --ref "$branch" --oci-dir "$image" \
+    "$oc" build --repo "$work/repo" --ref "$branch" --oci-dir "$image:$tag" \
         --label org.opencontainers.image.title=ExampleOS
 }
 
 inspect() {
-    skopeo inspect "oci:$image" | jq '{Digest, Created, Labels, Layers: (.Layers | length)}'
+    skopeo inspect "oci:$image:$tag" | jq '{Digest, Created, Labels, Layers: (.Layers | length)}'
     note "cross-check: the OCI image-spec validator accepts the layout"
     # oci-image-tool 1.0.0-rc1 validates a layout through --type image (imageLayout is unimplemented).
-    oci-image-tool validate --type image --ref name=latest "$image"
+    oci-image-tool validate --type image --ref "name=$tag" "$image"
 }
 
 podman_shell() {
@@ -252,7 +254,7 @@ EOF
     local id
     id=$(jq -r '.manifests[0].digest' "$image/index.json")
     id=$(jq -r '.config.digest' "$image/blobs/sha256/${id#sha256:}")
-    podman pull -q "oci:$image" >/dev/null
+    podman pull -q "oci:$image:$tag" >/dev/null
     podman tag "${id#sha256:}" "$podman_image"
     note "podman run --rm --entrypoint /bin/sh $podman_image -c 'cat /etc/os-release'"
     local rc=0 os
@@ -286,7 +288,7 @@ serve_image() {
     else
         note "podman cannot run the image here, so the image's repo is served by 'ostree-container serve' instead"
         rm -rf "$work/unpacked"
-        umoci unpack --image "$image:latest" "$work/unpacked" >/dev/null
+        umoci unpack --image "$image:$tag" "$work/unpacked" >/dev/null
         "$oc" serve --repo "$work/unpacked/rootfs/ostree/repo" --object-map "$work/unpacked/rootfs/ostree/object-map" \
             --urls "http://127.0.0.1:$port" --request-logging false > "$work/serve.log" 2>&1 &
         echo $! >> "$work/pids"
@@ -332,8 +334,8 @@ EOF
     echo $! >> "$work/pids"
     wait_http "http://127.0.0.1:$port/v2/"
     local ref=127.0.0.1:$port/exampleos:1
-    note "ostree-container push oci:$image docker://$ref"
-    "$oc" push --tls-verify=false "oci:$image" "docker://$ref"
+    note "ostree-container push oci:$image:$tag docker://$ref"
+    "$oc" push --tls-verify=false "oci:$image:$tag" "docker://$ref"
     note "ostree-container pull --keyring demo-key.gpg docker://$ref into a fresh repo"
     "$oc" init --repo "$dest" --mode bare-user
     "$oc" pull --tls-verify=false --repo "$dest" --keyring "$work/demo-key.gpg" --progress none "docker://$ref"
@@ -351,8 +353,8 @@ required "build ostree-container and the NativeAOT repo-webserver" build
 required "make the example OS tree (busybox) in $work/tree" tree
 required "commit it with ostree-container commit (cross-checked with the real ostree)" commit
 required "sign the commit with a GPG key made for this demo" sign
-required "build the OCI image $image" image
-run "skopeo inspect oci:$image" inspect
+required "build the OCI image $image:$tag" image
+run "skopeo inspect oci:$image:$tag" inspect
 run "podman: a shell in the image (cat /etc/os-release)" podman_shell
 required "serve the image's repo on 127.0.0.1 (podman, or ostree-container serve)" serve_image
 run "the real ostree pull from the image's webserver, GPG-verified, fsck" ostree_pull

@@ -27,8 +27,16 @@ public static class CliApp
         return root;
     }
 
-    /// <summary>Parses and runs <paramref name="args"/>, writing to the given streams; returns the exit code.</summary>
-    public static int Run(string[] args, TextWriter output, TextWriter error)
+    /// <summary>
+    /// Parses and runs <paramref name="args"/>, writing to the given streams; returns the exit
+    /// code: 0, 1 for a failure of input or environment (one line on <paramref name="error"/>),
+    /// 70 for an internal error (a bug: its stack trace on <paramref name="error"/>), 130 when
+    /// cancelled.
+    /// </summary>
+    public static int Run(string[] args, TextWriter output, TextWriter error) => Run(Build(), args, output, error);
+
+    /// <summary>Runs <paramref name="args"/> against <paramref name="root"/> (tests pass a tree with extra verbs).</summary>
+    internal static int Run(RootCommand root, string[] args, TextWriter output, TextWriter error)
     {
         // Pushes and pulls log from parallel transfers; a caller's writer (a StringWriter
         // in tests, a StreamWriter in an embedding host) need not be thread-safe.
@@ -37,22 +45,19 @@ public static class CliApp
         var config = new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false };
         try
         {
-            return Build().Parse(args).Invoke(config);
-        }
-        catch (Exception e) when (CliErrors.IsUserFacing(e))
-        {
-            error.WriteLine($"ostree-container: error: {CliErrors.Describe(e)}");
-            if (Environment.GetEnvironmentVariable("OSTREE_CONTAINER_DEBUG") == "1")
+            var parse = root.Parse(args);
+            if (CliErrors.DescribeParseFailure(parse) is { } line)
             {
-                error.WriteLine(e.ToString());
+                // One line, not the whole help: an unknown verb with --help is still an error.
+                error.WriteLine(line);
+                return CliErrors.Failure;
             }
 
-            return 1;
+            return parse.Invoke(config);
         }
-        catch (OperationCanceledException)
+        catch (Exception e)
         {
-            error.WriteLine("ostree-container: cancelled");
-            return 130;
+            return CliErrors.Report(e, error);
         }
     }
 }

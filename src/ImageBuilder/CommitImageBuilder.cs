@@ -1,3 +1,4 @@
+using OstreeContainer.Errors;
 using OstreeContainer.Oci.Layout;
 using OstreeContainer.Ostree.Repository;
 
@@ -57,6 +58,7 @@ public static class CommitImageBuilder
     /// </remarks>
     /// <exception cref="InvalidDataException">The repository, an object in it or the base image is corrupt.</exception>
     /// <exception cref="ArgumentException">The options are inconsistent (named in the message).</exception>
+    /// <exception cref="UserInputException">The commit or the base needs more layers than allowed.</exception>
     public static async Task<ImageBuildResult> BuildAsync(ImageLayout layout, ImageBuildOptions options, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(layout);

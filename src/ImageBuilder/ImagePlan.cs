@@ -1,3 +1,4 @@
+using OstreeContainer.Errors;
 using OstreeContainer.ImageBuilder.Derivation;
 using OstreeContainer.Ostree.Objects;
 using OstreeContainer.Ostree.Repository;
@@ -130,7 +131,7 @@ internal sealed record ImagePlan(
     /// tree, places each content object in the repo layer of the first chunk that uses it,
     /// and, with a base, keeps in the tree layers only what differs from it.
     /// </summary>
-    /// <exception cref="ArgumentException">The layer limits leave no room for one chunk (named in the message).</exception>
+    /// <exception cref="UserInputException">The layer limits leave no room for one chunk (named in the message).</exception>
     public static ImagePlan Create(OstreeRepo repo, SourceCommit source, ImageBuildOptions options)
     {
         var deltas = StaticDeltas.List(repo.Root).Where(d => d.Name.To == source.Checksum).OrderBy(d => d.Name.ToString(), StringComparer.Ordinal).ToList();
@@ -138,7 +139,7 @@ internal sealed record ImagePlan(
         var maxChunks = LayerCount.ChunksWithin(options.MaxLayers, deltas.Count);
         if (maxChunks < 1)
         {
-            throw new ArgumentException(
+            throw new UserInputException(
                 $"--max-layers {options.MaxLayers} is too small: this commit needs at least {minimum} (one tree and one repo layer, {deltas.Count} delta layers and the meta layer)");
         }
 
@@ -150,7 +151,7 @@ internal sealed record ImagePlan(
             var room = LayerCount.ChunksWithin(ImageBuildOptions.MaxImageLayers - baseLayers, deltas.Count);
             if (room < 1)
             {
-                throw new ArgumentException(
+                throw new UserInputException(
                     $"base image {baseImage.Reference} has {baseLayers} layers; with the {minimum} this commit needs at least, the image would have more than {ImageBuildOptions.MaxImageLayers}");
             }
 

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using OstreeContainer.Errors;
 using OstreeContainer.ImageFormat;
 using OstreeContainer.Oci;
 using OstreeContainer.Oci.Registry;
@@ -54,10 +55,9 @@ public static class ImageImporter
         }
     }
 
-    private static bool IsPullFailure(Exception e) =>
-        e is InvalidDataException or IOException or UnauthorizedAccessException or RegistryException or SignatureVerificationException
-            or KeyNotFoundException or FormatException or NotSupportedException or ArgumentException or ImagePullException or HttpRequestException
-            or TimeoutException;
+    // Failures of input or environment get the image's name as context; anything else is a
+    // bug and reaches the caller unwrapped, with its stack trace.
+    private static bool IsPullFailure(Exception e) => ErrorPolicy.IsUserFacing(e);
 
     private static async Task<PullResult> PullCoreAsync(ImagePullOptions options, CancellationToken cancellationToken)
     {
@@ -89,7 +89,7 @@ public static class ImageImporter
         FormatVersion.EnsureReadable(info.Labels);
         var commit = info.Commit ?? throw new InvalidDataException($"manifest {info.ManifestDigest} has no {ImageLabelKeys.Commit} label: not an ostree-container image");
         var refText = options.Ref ?? info.Ref
-            ?? throw new ArgumentException($"the image has no {ImageLabelKeys.Ref} label; name the ref with --ref");
+            ?? throw new UserInputException($"the image has no {ImageLabelKeys.Ref} label; name the ref with --ref");
         var refName = RefName.Head(refText);
 
         var state = PullState.TryLoad(repo.Root, refText);

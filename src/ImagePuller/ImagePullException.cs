@@ -1,3 +1,5 @@
+using OstreeContainer.Errors;
+
 namespace OstreeContainer.ImagePuller;
 
 /// <summary>
@@ -5,7 +7,7 @@ namespace OstreeContainer.ImagePuller;
 /// registry or an unusable target repository. The message is one line that names the
 /// image and stacks the intentions that failed ("pulling X: layer Y: file Z: ...").
 /// </summary>
-public sealed class ImagePullException : Exception
+public sealed class ImagePullException : OstreeContainerException
 {
     /// <summary>A failure with <paramref name="message"/>.</summary>
     public ImagePullException(string message)

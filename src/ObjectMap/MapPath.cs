@@ -1,4 +1,5 @@
 using System.Text;
+using OstreeContainer.Errors;
 
 namespace OstreeContainer.ObjectMap;
 
@@ -16,7 +17,7 @@ internal static class MapPath
     /// trailing slashes dropped. <c>.</c> and <c>..</c> components and NUL are refused
     /// rather than resolved: the map answers for paths exactly as a commit spells them.
     /// </summary>
-    /// <exception cref="ArgumentException">Empty, or holds <c>.</c>, <c>..</c> or NUL.</exception>
+    /// <exception cref="UserInputException">Empty, or holds <c>.</c>, <c>..</c> or NUL.</exception>
     public static string Normalize(string path)
     {
         ArgumentNullException.ThrowIfNull(path);
@@ -30,7 +31,7 @@ internal static class MapPath
         {
             if (component is "." or ".." || component.Contains('\0', StringComparison.Ordinal))
             {
-                throw new ArgumentException($"path '{path.Replace("\0", "\\0", StringComparison.Ordinal)}': '.', '..' and NUL are not allowed", nameof(path));
+                throw new UserInputException($"path '{path.Replace("\0", "\\0", StringComparison.Ordinal)}': '.', '..' and NUL are not allowed");
             }
 
             result.Append('/').Append(component);
@@ -38,7 +39,7 @@ internal static class MapPath
 
         if (result.Length == 0)
         {
-            return path.Length == 0 ? throw new ArgumentException("path is empty", nameof(path)) : Root;
+            return path.Length == 0 ? throw new UserInputException("path is empty") : Root;
         }
 
         return result.ToString();

@@ -126,7 +126,7 @@ public sealed class ObjectMapReader : IDisposable
     /// not <c>/etc/os-release</c>.
     /// </summary>
     /// <returns>False when the commit has no such path.</returns>
-    /// <exception cref="ArgumentException">The path holds <c>.</c>, <c>..</c> or NUL.</exception>
+    /// <exception cref="Errors.UserInputException">The path holds <c>.</c>, <c>..</c> or NUL.</exception>
     /// <exception cref="KeyNotFoundException">The map does not cover <paramref name="commit"/>.</exception>
     public bool TryGetEntry(string path, string? commit, [NotNullWhen(true)] out ObjectMapEntry? entry)
     {
@@ -189,7 +189,7 @@ public sealed class ObjectMapReader : IDisposable
 
     /// <summary>The entries of a directory in <paramref name="commit"/>, in OSTree's (byte-wise) name order.</summary>
     /// <returns>Null when the commit has no such path or it is not a directory.</returns>
-    /// <exception cref="ArgumentException">The path holds <c>.</c>, <c>..</c> or NUL.</exception>
+    /// <exception cref="Errors.UserInputException">The path holds <c>.</c>, <c>..</c> or NUL.</exception>
     /// <exception cref="KeyNotFoundException">The map does not cover <paramref name="commit"/>.</exception>
     public IReadOnlyList<ObjectMapEntry>? ListDirectory(string path, string? commit = null)
     {

@@ -2,6 +2,7 @@ using System.Diagnostics.CodeAnalysis;
 using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using OstreeContainer.Errors;
 
 namespace OstreeContainer.Oci;
 
@@ -122,7 +123,7 @@ public readonly record struct Digest
     }
 
     private static string Truncate(string? value) =>
-        value is null ? "(null)" : value.Length <= 80 ? value : value[..80] + "…";
+        value is null ? "(null)" : ErrorPolicy.Excerpt(value);
 }
 
 /// <summary>Reads and writes a <see cref="Digest"/> as its string form.</summary>

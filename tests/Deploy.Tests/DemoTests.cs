@@ -66,6 +66,8 @@ public sealed partial class DemoTests
 
         Assert.DoesNotContain("FAILED", summary, StringComparison.Ordinal);
         Assert.True(File.Exists(Path.Combine(output, "exampleos", "index.json")), "the image layout is in OSTREE_CONTAINER_DEMO_OUT/exampleos");
+        // README's examples run oci:out/exampleos:stable: the demo's layout has that tag.
+        Assert.Contains("\"org.opencontainers.image.ref.name\":\"stable\"", File.ReadAllText(Path.Combine(output, "exampleos", "index.json")).Replace(" ", "", StringComparison.Ordinal), StringComparison.Ordinal);
         if (!summary.Contains("skipped", StringComparison.Ordinal))
         {
             Assert.Contains("NAME=\"ExampleOS\"", result.Stdout, StringComparison.Ordinal);

@@ -1,3 +1,5 @@
+using OstreeContainer.Errors;
+
 namespace OstreeContainer.ObjectMap.Tests;
 
 public class MapPathTests
@@ -23,7 +25,7 @@ public class MapPathTests
     [InlineData("/a\0b")]
     public void Normalize_DotComponentsEmptyOrNul_Throws(string path)
     {
-        Assert.Throws<ArgumentException>(() => MapPath.Normalize(path));
+        Assert.Throws<UserInputException>(() => MapPath.Normalize(path));
     }
 
     [Theory]

@@ -1,4 +1,5 @@
 using Microsoft.Data.Sqlite;
+using OstreeContainer.Errors;
 using OstreeContainer.Ostree.Objects;
 
 namespace OstreeContainer.ObjectMap.Tests;
@@ -164,11 +165,11 @@ public class ObjectMapReaderTests
     [InlineData("/./etc")]
     [InlineData("")]
     [InlineData("/etc\0x")]
-    public void TryGetEntry_DotDotOrEmptyPath_ThrowsArgumentException(string path)
+    public void TryGetEntry_DotDotOrEmptyPath_ThrowsUserInputException(string path)
     {
         using var map = ObjectMapReader.Open(TestMaps.SmallMap);
 
-        Assert.ThrowsAny<ArgumentException>(() => map.TryGetEntry(path, out _));
+        Assert.Throws<UserInputException>(() => map.TryGetEntry(path, out _));
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
+using OstreeContainer.Errors;
 using OstreeContainer.ImageBuilder;
 using OstreeContainer.ImageBuilder.Derivation;
 using OstreeContainer.Oci;
@@ -25,18 +26,8 @@ internal static class BuildCommand
         var rev = new Option<string>("--ref") { Description = "Ref (or full commit checksum) to build", Required = true };
         var ociDir = new Option<string?>("--oci-dir") { Description = "Write an OCI image layout: DIR[:TAG] (TAG defaults to latest)" };
         var labels = new Option<string[]>("--label") { Description = "KEY=VALUE label, also a manifest annotation (repeatable)" };
-        var compression = new Option<LayerCompression>("--compression")
-        {
-            Description = "Layer compression: gzip, zstd or none",
-            DefaultValueFactory = _ => LayerCompression.Gzip,
-            CustomParser = r => r.Tokens[0].Value switch
-            {
-                "gzip" => LayerCompression.Gzip,
-                "zstd" => LayerCompression.Zstd,
-                "none" => LayerCompression.None,
-                var other => throw new ArgumentException($"--compression: '{other}' is not gzip, zstd or none"),
-            },
-        };
+        var compression = new ChoiceOption<LayerCompression>(
+            "--compression", "Layer compression", LayerCompression.Gzip, LayerCompression.Gzip, LayerCompression.Zstd, LayerCompression.None);
         var maxLayers = new Option<int>("--max-layers")
         {
             Description = $"Most layers to produce (default {ImageBuildOptions.DefaultMaxLayers}, at most {ImageBuildOptions.MaxImageLayers})",
@@ -67,12 +58,12 @@ internal static class BuildCommand
             var pushTarget = parse.GetValue(push) is { } image ? ParsePushTarget(image) : null;
             if ((layoutTarget is null) == (pushTarget is null))
             {
-                throw new ArgumentException("build: give exactly one of --oci-dir DIR[:TAG] and --push IMAGE");
+                throw new UserInputException("build: give exactly one of --oci-dir DIR[:TAG] and --push IMAGE");
             }
             var layers = parse.GetValue(maxLayers);
             if (layers is < 3 or > ImageBuildOptions.MaxImageLayers)
             {
-                throw new ArgumentException($"--max-layers: {layers} is outside 3..{ImageBuildOptions.MaxImageLayers}");
+                throw new UserInputException($"--max-layers: {layers} is outside 3..{ImageBuildOptions.MaxImageLayers}");
             }
 
             var options = new ImageBuildOptions
@@ -80,7 +71,7 @@ internal static class BuildCommand
                 RepoPath = parse.GetRequiredValue(repo),
                 Rev = parse.GetRequiredValue(rev),
                 WebserverExecutable = FindWebserver(parse.GetValue(webserver)),
-                Compression = parse.GetValue(compression),
+                Compression = compression.GetValue(parse),
                 MaxLayers = layers,
                 Labels = CommonOptions.KeyValues(parse.GetValue(labels), "--label").ToDictionary(p => p.Key, p => (string)p.Value.Value, StringComparer.Ordinal),
                 Platform = parse.GetValue(platform) is { } p ? ParsePlatform(p) : Platform.Current,
@@ -151,12 +142,12 @@ internal static class BuildCommand
         }
         catch (FormatException e)
         {
-            throw new ArgumentException($"--push: {e.Message}", e);
+            throw new UserInputException($"--push: {e.Message}", e);
         }
 
         return reference.Transport == ImageTransport.Registry
             ? reference
-            : throw new ArgumentException($"--push: '{value}' is not a registry image; use --oci-dir for a layout");
+            : throw new UserInputException($"--push: '{value}' is not a registry image; use --oci-dir for a layout");
     }
 
     /// <summary>A base image: a registry image or an <c>oci:</c> layout.</summary>
@@ -167,11 +158,11 @@ internal static class BuildCommand
             var reference = ImageReference.Parse(value);
             return reference.Transport is ImageTransport.Registry or ImageTransport.OciLayout
                 ? reference
-                : throw new ArgumentException($"--from: '{value}' is neither a registry image nor an oci: layout");
+                : throw new UserInputException($"--from: '{value}' is neither a registry image nor an oci: layout");
         }
         catch (FormatException e)
         {
-            throw new ArgumentException($"--from: {e.Message}", e);
+            throw new UserInputException($"--from: {e.Message}", e);
         }
     }
 
@@ -183,7 +174,7 @@ internal static class BuildCommand
         }
         catch (FormatException e)
         {
-            throw new ArgumentException($"--platform: {e.Message}", e);
+            throw new UserInputException($"--platform: {e.Message}", e);
         }
     }
 

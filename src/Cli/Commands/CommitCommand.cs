@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
+using OstreeContainer.Errors;
 using OstreeContainer.Ostree.Objects;
 using OstreeContainer.Ostree.Repository;
 using OstreeContainer.Ostree.Trees;
@@ -35,12 +36,12 @@ internal static class CommitCommand
             var dir = parse.GetValue(path);
             if (parse.GetValue(tree) is { } spec)
             {
-                dir = spec.StartsWith("dir=", StringComparison.Ordinal) ? spec[4..] : throw new ArgumentException($"--tree: only dir=PATH is supported, got '{spec}'");
+                dir = spec.StartsWith("dir=", StringComparison.Ordinal) ? spec[4..] : throw new UserInputException($"--tree: only dir=PATH is supported, got '{spec}'");
             }
 
             if (string.IsNullOrEmpty(dir))
             {
-                throw new ArgumentException("commit: give the directory as PATH or --tree=dir=PATH");
+                throw new UserInputException("commit: give the directory as PATH or --tree=dir=PATH");
             }
 
             var options = new CommitOptions

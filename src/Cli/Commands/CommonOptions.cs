@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using OstreeContainer.Errors;
 using OstreeContainer.Ostree.GVariant;
 
 namespace OstreeContainer.Cli.Commands;
@@ -22,7 +23,7 @@ internal static class CommonOptions
             var eq = pair.IndexOf('=', StringComparison.Ordinal);
             if (eq <= 0)
             {
-                throw new ArgumentException($"{option}: '{pair}' is not KEY=VALUE");
+                throw new UserInputException($"{option}: '{pair}' is not KEY=VALUE");
             }
 
             result.Add(new(pair[..eq], Variant.FromString(pair[(eq + 1)..])));
@@ -44,6 +45,46 @@ internal static class CommonOptions
             return (ulong)date.ToUnixTimeSeconds();
         }
 
-        throw new ArgumentException($"--timestamp: cannot parse '{text}' (use @SECONDS or 'YYYY-MM-DD HH:MM:SS +ZZZZ')");
+        throw new UserInputException($"--timestamp: cannot parse '{text}' (use @SECONDS or 'YYYY-MM-DD HH:MM:SS +ZZZZ')");
     }
+}
+
+/// <summary>
+/// An option taking one of a few words, spelled in lower case as the README writes them
+/// (<c>--compression &lt;gzip|zstd|none&gt;</c>), parsed once into <typeparamref name="T"/>.
+/// </summary>
+/// <remarks>
+/// The value is nullable and the default is applied by <see cref="GetValue"/>: an option
+/// with a default value factory would have its help print the enum's own spelling
+/// (<c>[default: Gzip]</c>).
+/// </remarks>
+internal sealed class ChoiceOption<T> : Option<T?>
+    where T : struct, Enum
+{
+    private readonly T _default;
+
+    /// <summary>An option <paramref name="name"/> accepting <paramref name="choices"/>, in that order, lower-cased.</summary>
+    public ChoiceOption(string name, string description, T defaultValue, params T[] choices)
+        : base(name)
+    {
+        _default = defaultValue;
+        var words = choices.Select(c => c.ToString().ToLowerInvariant()).ToArray();
+        Description = $"{description} [default: {defaultValue.ToString().ToLowerInvariant()}]";
+        HelpName = string.Join('|', words);
+        CustomParser = result =>
+        {
+            var token = result.Tokens[0].Value;
+            var index = Array.IndexOf(words, token);
+            if (index < 0)
+            {
+                result.AddError($"{name}: '{token}' is not {string.Join(", ", words[..^1])} or {words[^1]}");
+                return null;
+            }
+
+            return choices[index];
+        };
+    }
+
+    /// <summary>The choice on the command line, or the default.</summary>
+    public T GetValue(ParseResult parse) => parse.GetValue(this) ?? _default;
 }

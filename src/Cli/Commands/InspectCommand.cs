@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Text.Json;
-using OstreeContainer.ImagePuller;
 using OstreeContainer.Oci.Images;
 
 namespace OstreeContainer.Cli.Commands;
@@ -20,21 +19,12 @@ internal static class InspectCommand
         {
             var output = parse.InvocationConfiguration.Output;
             var error = parse.InvocationConfiguration.Error;
-            ImageInfo info;
             using var client = registry.CreateClient(parse, line => error.WriteLine(line));
-            try
-            {
-                info = await ImageImporter.InspectAsync(
-                    PullCommand.ParseImage(parse.GetRequiredValue(image)),
-                    client,
-                    parse.GetValue(platform) is { } p ? Platform.Parse(p) : Platform.Current,
-                    cancel);
-            }
-            catch (ImagePullException e)
-            {
-                error.WriteLine($"ostree-container: error: {CliErrors.Describe(e)}");
-                return 1;
-            }
+            var info = await ImageImporter.InspectAsync(
+                PullCommand.ParseImage(parse.GetRequiredValue(image)),
+                client,
+                parse.GetValue(platform) is { } p ? Platform.Parse(p) : Platform.Current,
+                cancel);
 
             if (parse.GetValue(json))
             {
@@ -54,7 +44,7 @@ internal static class InspectCommand
                         ["size"] = l.Descriptor.Size,
                         ["mediaType"] = l.Descriptor.MediaType,
                     }).ToList(),
-                }, new JsonSerializerOptions { WriteIndented = true }));
+                }, CliJson.Document));
                 return 0;
             }
 

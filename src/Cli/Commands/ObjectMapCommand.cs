@@ -80,7 +80,14 @@ internal static class ObjectMapCommand
 
             if (!map.TryGetEntry(wanted, selected, out var entry))
             {
-                throw new KeyNotFoundException($"{wanted}: no such path in commit {map.ResolveCommit(selected).Checksum} of {path}");
+                // A deployed system shows /usr/etc at /etc; the commit itself has no /etc.
+                if (!(UsrEtc(wanted) is { } usrEtc && !map.TryGetEntry("/etc", selected, out _) && map.TryGetEntry(usrEtc, selected, out entry)))
+                {
+                    throw new KeyNotFoundException($"{wanted}: no such path in commit {map.ResolveCommit(selected).Checksum} of {path}");
+                }
+
+                parse.InvocationConfiguration.Error.WriteLine(
+                    $"ostree-container: note: the commit keeps /etc as /usr/etc (a deployment shows it at /etc); showing {usrEtc}");
             }
 
             if (parse.GetValue(json))
@@ -95,6 +102,13 @@ internal static class ObjectMapCommand
             return 0;
         });
         return command;
+    }
+
+    /// <summary><c>/usr/etc/…</c> for a path under <c>/etc</c> (written with or without the leading slash), else null.</summary>
+    internal static string? UsrEtc(string path)
+    {
+        var relative = path.TrimStart('/');
+        return relative == "etc" || relative.StartsWith("etc/", StringComparison.Ordinal) ? "/usr/" + relative : null;
     }
 
     /// <summary>One line in the layout of <c>ostree ls</c> (<c>MODE UID GID SIZE CHECKSUM [DIRMETA] PATH [-> TARGET]</c>), then one line per xattr.</summary>

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
+using OstreeContainer.Errors;
 using OstreeContainer.ImagePuller;
 using OstreeContainer.Oci;
 using OstreeContainer.Oci.Images;
@@ -22,12 +23,11 @@ internal static class PullCommand
         var signVerify = new Option<string[]>("--sign-verify") { Description = "ed25519=BASE64KEY or ed25519=file:PATH (repeatable)" };
         var insecure = new Option<bool>("--insecure-no-signature") { Description = "Import without checking the commit's signature" };
         var platform = new Option<string?>("--platform") { Description = "OS/ARCH[/VARIANT] to choose from an index (default: this machine's)" };
-        var progress = new Option<string>("--progress")
-        {
-            Description = "auto (a display on a terminal, lines otherwise), json (JSON lines on stdout) or none",
-            DefaultValueFactory = _ => "auto",
-        };
-        progress.AcceptOnlyFromAmong("auto", "json", "none");
+        var progress = new ChoiceOption<ProgressMode>(
+            "--progress",
+            "auto (a display on a terminal, lines otherwise), json (JSON lines on stdout) or none",
+            ProgressMode.Auto,
+            ProgressMode.Auto, ProgressMode.Json, ProgressMode.None);
         var jobs = new Option<int>("--jobs") { Description = "Layers fetched at once", DefaultValueFactory = _ => ImagePullOptions.DefaultJobs };
         var registry = new RegistryOptions();
         var command = new Command("pull", "Import the OSTree commit of an image into a repository, verifying its signature")
@@ -39,10 +39,10 @@ internal static class PullCommand
         {
             var output = parse.InvocationConfiguration.Output;
             var error = parse.InvocationConfiguration.Error;
-            var mode = parse.GetValue(progress)!;
+            var mode = progress.GetValue(parse);
             if (parse.GetValue(jobs) is < 1 or > 64)
             {
-                throw new ArgumentException("--jobs: expected 1..64");
+                throw new UserInputException("--jobs: expected 1..64");
             }
 
             var display = new PullDisplay(mode, output, error);
@@ -70,11 +70,11 @@ internal static class PullCommand
                 display.Finish(result);
                 return 0;
             }
-            catch (ImagePullException e)
+            catch (ImagePullException)
             {
+                // The error line must not land on the progress line.
                 display.Clear();
-                error.WriteLine($"ostree-container: error: {CliErrors.Describe(e)}");
-                return 1;
+                throw;
             }
         });
         return command;
@@ -88,21 +88,34 @@ internal static class PullCommand
         }
         catch (FormatException e)
         {
-            throw new ArgumentException(e.Message, e);
+            throw new UserInputException(e.Message, e);
         }
     }
 
+    /// <summary>What <c>--progress</c> asks for.</summary>
+    internal enum ProgressMode
+    {
+        /// <summary>A redrawn status line on a terminal, plain lines otherwise.</summary>
+        Auto,
+
+        /// <summary>JSON lines on stdout, the result last.</summary>
+        Json,
+
+        /// <summary>Nothing but errors.</summary>
+        None,
+    }
+
     /// <summary>Renders progress: a redrawn status line on a terminal, plain lines otherwise, JSON lines, or nothing.</summary>
-    private sealed class PullDisplay(string mode, TextWriter output, TextWriter error)
+    private sealed class PullDisplay(ProgressMode mode, TextWriter output, TextWriter error)
     {
         private readonly Lock _lock = new();
         private readonly Dictionary<string, (long Done, long Total)> _layers = new(StringComparer.Ordinal);
-        private readonly bool _terminal = mode == "auto" && ReferenceEquals(error, Console.Error) && !Console.IsErrorRedirected;
+        private readonly bool _terminal = mode == ProgressMode.Auto && ReferenceEquals(error, Console.Error) && !Console.IsErrorRedirected;
         private bool _statusShown;
 
         public void Log(string line)
         {
-            if (mode == "none")
+            if (mode == ProgressMode.None)
             {
                 return;
             }
@@ -120,9 +133,9 @@ internal static class PullCommand
             {
                 switch (mode)
                 {
-                    case "none":
+                    case ProgressMode.None:
                         return;
-                    case "json":
+                    case ProgressMode.Json:
                         output.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object?>
                         {
                             ["stage"] = progress.Stage.ToString().ToLowerInvariant(),
@@ -131,7 +144,7 @@ internal static class PullCommand
                             ["done"] = progress.Done,
                             ["total"] = progress.Total,
                             ["message"] = progress.Message,
-                        }));
+                        }, CliJson.Lines));
                         return;
                 }
 
@@ -170,7 +183,7 @@ internal static class PullCommand
             lock (_lock)
             {
                 ClearStatus();
-                if (mode == "json")
+                if (mode == ProgressMode.Json)
                 {
                     output.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object?>
                     {
@@ -185,11 +198,11 @@ internal static class PullCommand
                         ["objectsWritten"] = result.ObjectsWritten,
                         ["signatureVerified"] = result.SignatureVerified,
                         ["signedBy"] = result.SignedBy,
-                    }));
+                    }, CliJson.Lines));
                     return;
                 }
 
-                if (mode != "none")
+                if (mode != ProgressMode.None)
                 {
                     output.WriteLine(result.Commit);
                 }

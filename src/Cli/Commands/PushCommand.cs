@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
+using OstreeContainer.Errors;
 using OstreeContainer.ImageBuilder;
 using OstreeContainer.Oci;
 using OstreeContainer.Oci.Layout;
@@ -22,7 +23,7 @@ internal static class PushCommand
             var from = ImageReference.Parse(parse.GetRequiredValue(source));
             if (from.Transport != ImageTransport.OciLayout)
             {
-                throw new ArgumentException($"push: SOURCE must be oci:DIR[:TAG], got '{parse.GetRequiredValue(source)}'");
+                throw new UserInputException($"push: SOURCE must be oci:DIR[:TAG], got '{parse.GetRequiredValue(source)}'");
             }
 
             var target = BuildCommand.ParsePushTarget(parse.GetRequiredValue(destination));

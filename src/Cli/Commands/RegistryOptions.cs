@@ -1,4 +1,5 @@
 using System.CommandLine;
+using OstreeContainer.Errors;
 using OstreeContainer.Oci.Registry;
 
 namespace OstreeContainer.Cli.Commands;
@@ -38,7 +39,7 @@ internal sealed class RegistryOptions
             catch (FormatException)
             {
                 // Never echo the value: it holds a password.
-                throw new ArgumentException("--creds: expected USERNAME:PASSWORD");
+                throw new UserInputException("--creds: expected USERNAME:PASSWORD");
             }
         }
 

@@ -15,11 +15,17 @@ internal static class ServeCommand
     {
         var repo = CommonOptions.Repo();
         var port = new Option<int?>("--port", "-p") { Description = "Port to listen on, all interfaces (default 8080)" };
+        // Named, so help reads "[<SERVER-OPTION>...]" rather than System.CommandLine's
+        // "[[--] <additional arguments>...]]"; any token that is not --repo or --port lands here.
+        var server = new Argument<string[]>("SERVER-OPTION")
+        {
+            Description = "Passed to the repo webserver: --urls, --object-map, --upstream, --cache-dir, --cache-budget, --request-logging, --inline-io (README, \"The repo webserver\")",
+            Arity = ArgumentArity.ZeroOrMore,
+        };
         var command = new Command("serve", "Serve an OSTree repo over HTTP so 'ostree pull' works against http://HOST:PORT/repo")
         {
-            repo, port,
+            repo, port, server,
         };
-        command.TreatUnmatchedTokensAsErrors = false;
         command.SetAction(async (parse, cancel) =>
         {
             var args = new List<string> { "--repo", parse.GetRequiredValue(repo) };
@@ -28,7 +34,7 @@ internal static class ServeCommand
                 args.AddRange(["--port", p.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
             }
 
-            args.AddRange(parse.UnmatchedTokens);
+            args.AddRange(parse.GetValue(server) ?? []);
             return await RepoWebserverHost.RunAsync([.. args], parse.InvocationConfiguration.Error, cancel);
         });
         return command;

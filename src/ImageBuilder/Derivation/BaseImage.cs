@@ -1,3 +1,4 @@
+using OstreeContainer.Errors;
 using OstreeContainer.Oci;
 using OstreeContainer.Oci.Images;
 using OstreeContainer.Oci.Layout;
@@ -95,7 +96,7 @@ public sealed class BaseImage
             var actual = new Platform { Os = image.Config.Os, Architecture = image.Config.Architecture, Variant = image.Config.Variant };
             return platform.Matches(actual)
                 ? image
-                : throw new ArgumentException($"base image {reference} is for {actual}, not {platform} (choose with --platform)");
+                : throw new UserInputException($"base image {reference} is for {actual}, not {platform} (choose with --platform)");
         }
         catch (Exception e) when (e is InvalidDataException or KeyNotFoundException)
         {

@@ -1,4 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
+using OstreeContainer.Errors;
 
 namespace OstreeContainer.Oci.Layers;
 
@@ -27,5 +28,5 @@ internal static class LayerThrowHelper
     public static void Truncated(string where) =>
         throw new InvalidDataException($"layer tar is truncated ({where})");
 
-    private static string Truncate(string value) => value.Length <= 200 ? value : value[..200] + "…";
+    private static string Truncate(string value) => ErrorPolicy.Excerpt(value);
 }

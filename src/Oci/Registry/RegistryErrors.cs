@@ -1,3 +1,4 @@
+using OstreeContainer.Errors;
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
@@ -17,9 +18,6 @@ namespace OstreeContainer.Oci.Registry;
 /// </remarks>
 internal static class RegistryErrors
 {
-    /// <summary>Longest registry-supplied text (an error detail, an exception message) kept in a message.</summary>
-    private const int MaxExcerptChars = 300;
-
     /// <summary>
     /// Returns when <paramref name="response"/> is a success; otherwise throws the error its
     /// status and body describe. 429 and 500/502/503/504 are transient; everything else is final.
@@ -111,12 +109,8 @@ internal static class RegistryErrors
         }
     }
 
-    /// <summary>One line of at most <see cref="MaxExcerptChars"/> characters.</summary>
-    public static string OneLine(string text)
-    {
-        var line = text.ReplaceLineEndings(" ").Trim();
-        return line.Length <= MaxExcerptChars ? line : line[..MaxExcerptChars] + "…";
-    }
+    /// <summary>Foreign text (an error body, an exception message) as one line of bounded length.</summary>
+    public static string OneLine(string text) => ErrorPolicy.Excerpt(text);
 
     private static string Describe(HttpRequestException e)
     {

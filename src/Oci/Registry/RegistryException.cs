@@ -1,4 +1,5 @@
 using System.Net;
+using OstreeContainer.Errors;
 
 namespace OstreeContainer.Oci.Registry;
 
@@ -31,7 +32,7 @@ public enum RegistryErrorKind
 /// A registry operation failed. The message is one line naming the registry, repository and
 /// problem; it never holds credentials, tokens or signed URL queries.
 /// </summary>
-public class RegistryException : Exception
+public class RegistryException : OstreeContainerException
 {
     /// <summary>Creates an error of <paramref name="kind"/>.</summary>
     public RegistryException(RegistryErrorKind kind, string message, Exception? innerException = null)

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using OstreeContainer.Errors;
 
 namespace OstreeContainer.Ostree.GVariant;
 
@@ -203,5 +204,5 @@ public sealed class GVariantType
 
     internal static int Align(int offset, int alignment) => (offset + alignment - 1) & ~(alignment - 1);
 
-    internal static string Printable(string s) => s.Length <= 64 ? s : s[..64] + "…";
+    internal static string Printable(string s) => ErrorPolicy.Excerpt(s);
 }

@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using OstreeContainer.Errors;
 
 namespace OstreeContainer.Ostree.Objects;
 
@@ -116,5 +117,5 @@ public readonly struct Checksum : IEquatable<Checksum>, IComparable<Checksum>
 
     public static bool operator >=(Checksum left, Checksum right) => left.CompareTo(right) >= 0;
 
-    private static string Truncate(string? s) => s is null ? "" : s.Length <= 70 ? s : s[..70] + "…";
+    private static string Truncate(string? s) => ErrorPolicy.Excerpt(s);
 }

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Buffers.Binary;
 using System.IO.Compression;
 using System.Text;
+using OstreeContainer.Errors;
 using OstreeContainer.Ostree.Objects;
 using Microsoft.Win32.SafeHandles;
 using OstreeContainer.Ostree.Posix;
@@ -350,7 +351,7 @@ public sealed class OstreeRepo
         {
             name = RefName.Parse(rev);
         }
-        catch (ArgumentException)
+        catch (UserInputException)
         {
             return false;
         }

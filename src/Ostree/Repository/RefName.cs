@@ -1,3 +1,4 @@
+using OstreeContainer.Errors;
 using System.Text;
 
 namespace OstreeContainer.Ostree.Repository;
@@ -68,7 +69,7 @@ public readonly record struct RefName(RefKind Kind, string? Owner, string Name)
         : $"{Kind.RelativeDirectory()}/{Owner}/{Name}";
 
     /// <summary>A local branch.</summary>
-    /// <exception cref="ArgumentException">Not a valid ref name.</exception>
+    /// <exception cref="UserInputException">Not a valid ref name.</exception>
     public static RefName Head(string name) => new(RefKind.Head, null, Validate(name));
 
     /// <summary>
@@ -79,7 +80,7 @@ public readonly record struct RefName(RefKind Kind, string? Owner, string Name)
     /// break, so <c>ostree refs --create=$'a\n'</c> quietly creates <c>a</c>. A name holding a
     /// line break is refused here instead.
     /// </remarks>
-    /// <exception cref="ArgumentException">Not a valid ref name or remote name.</exception>
+    /// <exception cref="UserInputException">Not a valid ref name or remote name.</exception>
     public static RefName Parse(string refspec)
     {
         ArgumentNullException.ThrowIfNull(refspec);
@@ -92,7 +93,7 @@ public readonly record struct RefName(RefKind Kind, string? Owner, string Name)
         var remote = refspec[..colon];
         if (!IsValidRemoteName(remote))
         {
-            throw new ArgumentException($"invalid remote name '{remote}' in '{refspec}'");
+            throw new UserInputException($"invalid remote name '{remote}' in '{refspec}'");
         }
 
         return new RefName(RefKind.Remote, remote, Validate(refspec[(colon + 1)..]));
@@ -185,7 +186,7 @@ public readonly record struct RefName(RefKind Kind, string? Owner, string Name)
     }
 
     private static string Validate(string name) =>
-        IsValid(name) ? name : throw new ArgumentException($"invalid ref name '{name}'");
+        IsValid(name) ? name : throw new UserInputException($"invalid ref name '{name}'");
 
     /// <summary>One segment: a word character, then word characters, <c>-</c> or <c>.</c>.</summary>
     private static bool IsFragment(ReadOnlySpan<char> fragment)

@@ -1,3 +1,5 @@
+using OstreeContainer.Errors;
+
 namespace OstreeContainer.Ostree.Signing;
 
 /// <summary>
@@ -7,7 +9,7 @@ namespace OstreeContainer.Ostree.Signing;
 /// <see cref="InvalidDataException"/> instead, because it is a configuration error, not a
 /// verdict on the signed object.
 /// </summary>
-public sealed class SignatureVerificationException : Exception
+public sealed class SignatureVerificationException : OstreeContainerException
 {
     /// <summary>Creates the exception with a one-line message and a machine-readable reason.</summary>
     public SignatureVerificationException(string message, SignatureFailure reason)

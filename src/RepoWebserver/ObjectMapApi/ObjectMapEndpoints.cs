@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using OstreeContainer.Errors;
 using OstreeContainer.ObjectMap;
 using OstreeContainer.Ostree.Objects;
 using OstreeContainer.RepoWebserver.Hosting;
@@ -61,7 +62,7 @@ public static class ObjectMapEndpoints
             {
                 result = Error(StatusCodes.Status404NotFound, e.Message);
             }
-            catch (ArgumentException e)
+            catch (UserInputException e)
             {
                 result = Error(StatusCodes.Status400BadRequest, e.Message);
             }

@@ -108,6 +108,50 @@ public class ObjectMapCommandTests
         Assert.StartsWith($"ostree-container: error: {junk}: not an object map", result.Stderr);
     }
 
+    [Fact]
+    public void Lookup_EtcPathOfACommitWithUsrEtc_ShowsTheUsrEtcEntryWithANote()
+    {
+        var tree = Fixtures.TempDirectory("cli-map-usretc-tree");
+        Directory.CreateDirectory(Path.Combine(tree, "usr", "etc"));
+        File.WriteAllText(Path.Combine(tree, "usr", "etc", "os-release"), "NAME=\"ExampleOS\"\n");
+        var repo = Path.Combine(Fixtures.TempDirectory("cli-map-usretc"), "repo");
+        Assert.Equal(0, CliRunner.Run("init", "--repo", repo, "--mode", "archive").ExitCode);
+        Assert.Equal(0, CliRunner.Run("commit", "--repo", repo, "-b", "os", "--owner-uid=0", "--owner-gid=0", "--no-xattrs", "--timestamp=@0", tree).ExitCode);
+        var map = BuildMap(repo, "os");
+
+        var etc = CliRunner.Run("object-map", "lookup", map, "/etc/os-release");
+        var usrEtc = CliRunner.Run("object-map", "lookup", map, "/usr/etc/os-release");
+        var missing = CliRunner.Run("object-map", "lookup", map, "/etc/missing");
+
+        Assert.Equal((0, usrEtc.Stdout), (etc.ExitCode, etc.Stdout));
+        Assert.EndsWith(" /usr/etc/os-release", etc.Stdout.Trim(), StringComparison.Ordinal);
+        Assert.Contains("ostree-container: note: the commit keeps /etc as /usr/etc", etc.Stderr, StringComparison.Ordinal);
+        Assert.Equal("", usrEtc.Stderr);
+        Assert.Equal(1, missing.ExitCode);
+        Assert.StartsWith("ostree-container: error: /etc/missing: no such path in commit", missing.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Lookup_EtcPathOfACommitWithEtc_IsNotRedirected()
+    {
+        // The small fixture keeps /etc at /etc: a missing file there is simply missing.
+        var map = BuildMap(Fixtures.SmallRepo.ArchiveRepo, "fixture/main");
+
+        var result = CliRunner.Run("object-map", "lookup", map, "/etc/os-release");
+
+        Assert.Equal((1, ""), (result.ExitCode, result.Stdout));
+        Assert.StartsWith("ostree-container: error: /etc/os-release: no such path in commit", result.Stderr, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("/etc", "/usr/etc")]
+    [InlineData("etc/os-release", "/usr/etc/os-release")]
+    [InlineData("/etc/ssh/sshd_config", "/usr/etc/ssh/sshd_config")]
+    [InlineData("/etcetera", null)]
+    [InlineData("/usr/etc/os-release", null)]
+    public void UsrEtc_Paths_MapOnlyUnderEtc(string path, string? expected) =>
+        Assert.Equal(expected, OstreeContainer.Cli.Commands.ObjectMapCommand.UsrEtc(path));
+
     private static string BuildMap(string repo, params string[] refs)
     {
         var map = Path.Combine(Fixtures.TempDirectory("cli-map"), "object-map");

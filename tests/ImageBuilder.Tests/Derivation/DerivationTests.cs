@@ -1,4 +1,5 @@
 using System.Text.Json;
+using OstreeContainer.Errors;
 using OstreeContainer.ImageBuilder.Derivation;
 using OstreeContainer.ImageFormat;
 using OstreeContainer.Oci;
@@ -218,7 +219,7 @@ public class DerivationTests
         var tooDeep = BaseImages.Write("deep", Enumerable.Range(0, 125).Select(i => (Action<Oci.Layers.LayerWriter>)(w => w.AddText($"layer{i}", $"{i}\n"))).ToArray());
 
         var (_, result, _) = await Derive($"oci:{fits}:deep", "fixture/main");
-        var e = await Assert.ThrowsAsync<ArgumentException>(() => Derive($"oci:{tooDeep}:deep", "fixture/main"));
+        var e = await Assert.ThrowsAsync<UserInputException>(() => Derive($"oci:{tooDeep}:deep", "fixture/main"));
 
         Assert.True(118 + result.Layers.Count <= ImageBuildOptions.MaxImageLayers, $"{118 + result.Layers.Count} layers (deltas: {deltas})");
         Assert.Contains("125 layers", e.Message, StringComparison.Ordinal);
