@@ -1,5 +1,6 @@
 using System.IO.Compression;
 using System.Text;
+using Microsoft.Extensions.Logging;
 using OstreeContainer.ImageBuilder.Derivation;
 using OstreeContainer.ObjectMap;
 using OstreeContainer.Oci;
@@ -90,7 +91,7 @@ public static class CommitImageBuilder
                     await baseImage.CopyBlobsToAsync(layout, cancellationToken).ConfigureAwait(false);
                 }
 
-                await baseImage.ReadFilesystemAsync(options.Log, cancellationToken).ConfigureAwait(false);
+                await baseImage.ReadFilesystemAsync(options.LoggerFactory, cancellationToken).ConfigureAwait(false);
             }
 
             var result = Build(layout, options, cancellationToken);
@@ -114,7 +115,7 @@ public static class CommitImageBuilder
     {
         ArgumentNullException.ThrowIfNull(layout);
         ArgumentNullException.ThrowIfNull(options);
-        var log = options.Log ?? (_ => { });
+        var logger = options.LoggerFactory.CreateLogger(typeof(CommitImageBuilder));
         if (!File.Exists(options.WebserverExecutable))
         {
             throw new FileNotFoundException($"repo-webserver executable not found at {options.WebserverExecutable}", options.WebserverExecutable);
@@ -135,9 +136,7 @@ public static class CommitImageBuilder
         if (options.Base is null && ElfInterpreter.Read(options.WebserverExecutable) is { } loader && !tree.ResolvesToFile(loader))
         {
             // The kernel starts the loader first; without it the entrypoint fails with ENOENT.
-            options.Warn?.Invoke(
-                $"commit {checksum} has no {loader}, the loader the image's webserver needs: its ENTRYPOINT /ostree/repo-webserver will not start "
-                + "(a shell and pulls from the image still work; serve the repo with 'ostree-container serve', or commit an OS with glibc)");
+            Log.LoaderMissing(logger, checksum, loader);
         }
 
         var deltas = StaticDeltas.List(repo.Path).Where(d => d.Name.To == checksum).OrderBy(d => d.Name.ToString(), StringComparer.Ordinal).ToList();
@@ -181,7 +180,7 @@ public static class CommitImageBuilder
             }
         }
 
-        log($"commit {checksum}: {items.Count} paths, {tree.ContentBytes / 1e6:F1} MB in {chunkCount} chunks, {deltas.Count} static deltas");
+        Log.CommitPlanned(logger, checksum, items.Count, tree.ContentBytes / 1e6, chunkCount, deltas.Count);
         var repoWeights = treeChunks.Select(chunk => chunk.Where(e => e.Kind == TreeEntryKind.File).Sum(e => e.Size) / 2).ToList();
         IReadOnlyList<string> whiteouts = [];
         if (plan is not null)
@@ -196,7 +195,7 @@ public static class CommitImageBuilder
                 treeChunks.Add([]);
             }
 
-            log($"de-duplicated against base {baseImage!.Reference}: {plan.DeduplicatedFiles} files ({plan.DeduplicatedBytes / 1e6:F1} MB, {plan.DeduplicatedBytes} bytes) and {plan.DeduplicatedDirectories} directories not stored again; {plan.Changed.Count} paths stored, {whiteouts.Count} whiteouts");
+            Log.Deduplicated(logger, baseImage!.Reference, plan.DeduplicatedFiles, plan.DeduplicatedBytes / 1e6, plan.DeduplicatedBytes, plan.DeduplicatedDirectories, plan.Changed.Count, whiteouts.Count);
         }
 
         // Jobs in layer order; run largest first so both cores stay busy to the end.
@@ -237,7 +236,7 @@ public static class CommitImageBuilder
                 i =>
                 {
                     results[i] = WriteLayer(layout, jobs[i]);
-                    log($"{jobs[i].Description}: {results[i]!.Descriptor.Size / 1e6:F1} MB ({results[i]!.Entries} entries) {results[i]!.Descriptor.Digest}");
+                    Log.LayerWritten(logger, jobs[i].Description, results[i]!.Descriptor.Size / 1e6, results[i]!.Entries, results[i]!.Descriptor.Digest);
                 });
         }
         catch (AggregateException e) when (e.InnerExceptions.Count >= 1)
@@ -310,8 +309,15 @@ public static class CommitImageBuilder
         };
         var manifestBytes = OciJson.Serialize(manifest);
         var manifestDescriptor = layout.WriteBlob(manifestBytes, MediaTypes.OciManifest);
-        log($"manifest {manifestDescriptor.Digest}: {layers.Count} layers, {layers.Sum(l => l.Descriptor.Size) / 1e6:F1} MB"
-            + (baseImage is null ? string.Empty : $" on {baseLayers} base layers"));
+        if (baseImage is null)
+        {
+            Log.ManifestWritten(logger, manifestDescriptor.Digest, layers.Count, layers.Sum(l => l.Descriptor.Size) / 1e6);
+        }
+        else
+        {
+            Log.DerivedManifestWritten(logger, manifestDescriptor.Digest, layers.Count, layers.Sum(l => l.Descriptor.Size) / 1e6, baseLayers);
+        }
+
         return new ImageBuildResult(
             manifestDescriptor, manifestBytes, configDescriptor, layers, checksum, refName, labels, baseImage, plan?.DeduplicatedFiles ?? 0, plan?.DeduplicatedBytes ?? 0, whiteouts.Count);
     }

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using OstreeContainer.Ostree.Repository;
 
 namespace OstreeContainer.ImageBuilder.Tests;
@@ -49,13 +50,13 @@ public class LoaderCheckTests
     [Fact]
     public void Build_TreeWithoutTheLoader_WarnsAndStillBuilds()
     {
-        var warnings = new List<string>();
+        var logs = new TestLogs();
         var dir = Path.Combine(Fixtures.TempDirectory("no-loader"), "layout");
 
-        var result = CommitImageBuilder.BuildToLayout(dir, "main", CommitImageBuilderTests.Options(Fixtures.SmallRepo.ArchiveRepo, "fixture/main") with { Warn = warnings.Add });
+        var result = CommitImageBuilder.BuildToLayout(dir, "main", CommitImageBuilderTests.Options(Fixtures.SmallRepo.ArchiveRepo, "fixture/main") with { LoggerFactory = logs });
 
         Assert.NotNull(result.Manifest);
-        var warning = Assert.Single(warnings);
+        var warning = Assert.Single(logs.Messages(LogLevel.Warning));
         Assert.Contains(ElfInterpreter.Read(NativeWebserver.Executable)!, warning, StringComparison.Ordinal);
         Assert.Contains("ostree-container serve", warning, StringComparison.Ordinal);
     }
@@ -63,12 +64,14 @@ public class LoaderCheckTests
     [Fact]
     public void Build_OsTreeWithTheLoader_DoesNotWarn()
     {
-        var warnings = new List<string>();
+        var logs = new TestLogs();
         var os = Fixtures.OsRepo;
         var dir = Path.Combine(Fixtures.TempDirectory("loader"), "layout");
 
-        CommitImageBuilder.BuildToLayout(dir, "main", CommitImageBuilderTests.Options(os.Repo, os.Branch) with { Warn = warnings.Add });
+        CommitImageBuilder.BuildToLayout(dir, "main", CommitImageBuilderTests.Options(os.Repo, os.Branch) with { LoggerFactory = logs });
 
-        Assert.Empty(warnings);
+        Assert.Empty(logs.Messages(LogLevel.Warning));
+        // Control: the build did log, so an empty list of warnings means something.
+        Assert.NotEmpty(logs.Messages(LogLevel.Information));
     }
 }

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Sockets;
 using System.Text.Json;
+using Microsoft.Extensions.Logging;
 using OstreeContainer.Oci.Images;
 
 namespace OstreeContainer.Oci.Registry;
@@ -31,6 +32,7 @@ public sealed class RegistryClient : IDisposable
         [MediaTypes.OciManifest, MediaTypes.OciIndex, MediaTypes.DockerManifest, MediaTypes.DockerManifestList];
 
     private readonly RegistryClientOptions _options;
+    private readonly ILogger _logger;
     private readonly HttpClient _http;
     private readonly ConcurrentDictionary<string, Uri> _baseUris = new(StringComparer.OrdinalIgnoreCase);
     private readonly ConcurrentDictionary<string, RegistryCredentials?> _credentials = new(StringComparer.Ordinal);
@@ -50,6 +52,7 @@ public sealed class RegistryClient : IDisposable
         }
 
         _options = options;
+        _logger = options.LoggerFactory.CreateLogger<RegistryClient>();
         _http = new HttpClient(new AuthHandler(options, innerHandler ?? CreateTransport(options)), disposeHandler: true)
         {
             // Stalls are caught by the idle watchdog; a total timeout would cut off large blobs.
@@ -453,7 +456,7 @@ public sealed class RegistryClient : IDisposable
                 };
             }
 
-            _options.Log?.Invoke($"{error.Message}; retry {retry + 1} of {_options.MaxRetries} in {delay.TotalSeconds:0.##} s");
+            Log.Retrying(_logger, error.Message, retry + 1, _options.MaxRetries, delay.TotalSeconds, error);
             await Task.Delay(delay, _options.TimeProvider, cancellationToken).ConfigureAwait(false);
         }
     }
@@ -527,7 +530,7 @@ public sealed class RegistryClient : IDisposable
                 using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, probe.Token).ConfigureAwait(false);
                 if (i > 0)
                 {
-                    _options.Log?.Invoke($"{scope.Host}: using plain HTTP (HTTPS failed and TLS verification is off)");
+                    Log.PlainHttp(_logger, scope.Host);
                 }
 
                 return _baseUris.GetOrAdd(scope.Host, candidate);

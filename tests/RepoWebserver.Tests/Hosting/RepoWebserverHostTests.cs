@@ -1,4 +1,5 @@
 using System.Net;
+using Microsoft.Extensions.Logging;
 using OstreeContainer.RepoWebserver.Hosting;
 
 namespace OstreeContainer.RepoWebserver.Tests.Hosting;
@@ -17,6 +18,7 @@ public class RepoWebserverHostTests
         using var response = await http.GetAsync(endpoint);
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.DoesNotContain(server.Logs.Entries, e => e.Level >= LogLevel.Warning);
     }
 
     [Fact]
@@ -31,6 +33,9 @@ public class RepoWebserverHostTests
         using var response = await http.GetAsync("readyz");
 
         Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        var warning = Assert.Single(server.Logs.Entries, e => e.EventId.Id == 340);
+        Assert.Equal(LogLevel.Warning, warning.Level);
+        Assert.Contains(repo.Path, warning.Message, StringComparison.Ordinal);
     }
 
     [Fact]
