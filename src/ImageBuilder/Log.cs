@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Logging;
 using OstreeContainer.Oci;
-using OstreeContainer.Oci.Images;
 using OstreeContainer.Ostree.Objects;
 
 namespace OstreeContainer.ImageBuilder;

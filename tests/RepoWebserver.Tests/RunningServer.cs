@@ -17,7 +17,7 @@ namespace OstreeContainer.RepoWebserver.Tests;
 internal sealed record RecordedRequest(string Method, string Path, int Status);
 
 /// <summary>
-/// The real web application (<see cref="RepoWebserverHost.Build"/>) listening on
+/// The real web application (<see cref="RepoWebserverHost.Build(string[], bool, Action{Serilog.LoggerConfiguration})"/>) listening on
 /// 127.0.0.1 port 0, in this process, with a private transcode cache. Every answered
 /// request is recorded through the host's own <c>Microsoft.AspNetCore</c> diagnostic
 /// listener, which belongs to this application only, so tests can tell which files a real

@@ -154,24 +154,30 @@ public static class RepoWebserverHost
 
         builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = TimeSpan.FromSeconds(options.ShutdownSeconds));
 
-        builder.Services.AddSerilog((_, logger) =>
-        {
-            logger
-                .MinimumLevel.Information()
-                .MinimumLevel.Override("Microsoft.AspNetCore", LogEventLevel.Warning)
-                .MinimumLevel.Override("Microsoft.Hosting", LogEventLevel.Information)
-                .Enrich.FromLogContext()
-                .WriteTo.Async(sink => sink.Console(new CompactJsonFormatter()));
-            if (!options.RequestLogging)
+        // Each application keeps its own logger (disposed, and so flushed, with it) instead of
+        // installing it as Serilog's static Log.Logger: applications in one process (the tests,
+        // an embedding host) would otherwise write through whichever was built last, and the
+        // first one disposed would silence the rest.
+        builder.Services.AddSerilog(
+            (_, logger) =>
             {
-                // While this logger is enabled at any level, ASP.NET Core starts an Activity and a
-                // log scope for every request, only for the request log lines to carry their ids.
-                // Without those lines nothing reads them.
-                logger.MinimumLevel.Override(HostingDiagnosticsCategory, LevelAlias.Off);
-            }
+                logger
+                    .MinimumLevel.Information()
+                    .MinimumLevel.Override("Microsoft.AspNetCore", LogEventLevel.Warning)
+                    .MinimumLevel.Override("Microsoft.Hosting", LogEventLevel.Information)
+                    .Enrich.FromLogContext()
+                    .WriteTo.Async(sink => sink.Console(new CompactJsonFormatter()));
+                if (!options.RequestLogging)
+                {
+                    // While this logger is enabled at any level, ASP.NET Core starts an Activity and a
+                    // log scope for every request, only for the request log lines to carry their ids.
+                    // Without those lines nothing reads them.
+                    logger.MinimumLevel.Override(HostingDiagnosticsCategory, LevelAlias.Off);
+                }
 
-            configureLogging?.Invoke(logger);
-        });
+                configureLogging?.Invoke(logger);
+            },
+            preserveStaticLogger: true);
 
         var otel = builder.Services.AddOpenTelemetry()
             .WithMetrics(metrics => metrics
@@ -221,7 +227,9 @@ public static class RepoWebserverHost
         var app = builder.Build();
         if (options.RequestLogging)
         {
-            app.UseSerilogRequestLogging();
+            // Its default is the static logger, which this application leaves alone (see AddSerilog).
+            var requestLogger = app.Services.GetRequiredService<Serilog.ILogger>();
+            app.UseSerilogRequestLogging(requestLogging => requestLogging.Logger = requestLogger);
         }
 
         if (string.IsNullOrEmpty(builder.Configuration[$"{RepoWebserverOptions.Section}:CacheDirectory"]))

@@ -51,15 +51,15 @@ public sealed class UpstreamForwarder
             return;
         }
 
-        var exception = context.GetForwarderErrorFeature()?.Exception;
+        var reason = context.GetForwarderErrorFeature()?.Exception?.Message ?? "no exception";
         if (context.Response.HasStarted)
         {
             // YARP has aborted the connection already.
-            Log.UpstreamFailedMidResponse(_logger, path.Relative, _base, error, exception);
+            Log.UpstreamFailedMidResponse(_logger, path.Relative, _base, error, reason);
             return;
         }
 
-        Log.UpstreamFailed(_logger, path.Relative, _base, error, exception);
+        Log.UpstreamFailed(_logger, path.Relative, _base, error, reason);
         context.Response.StatusCode = StatusCodes.Status502BadGateway;
     }
 

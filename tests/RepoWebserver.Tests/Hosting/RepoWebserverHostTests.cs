@@ -39,6 +39,30 @@ public class RepoWebserverHostTests
     }
 
     [Fact]
+    public async Task Get_WithRequestLogging_LogsOneLinePerRequestThroughTheApplicationsOwnLogger()
+    {
+        // The request logger is this application's, not Serilog's static one: with several
+        // servers in one process each logs its own requests (and a disposed one silences none).
+        await using var quiet = await RunningServer.StartAsync(Fixtures.SmallRepo.ArchiveRepo);
+        await using var server = await RunningServer.StartAsync(Fixtures.SmallRepo.ArchiveRepo, "--request-logging", "true");
+        using var http = server.CreateClient();
+
+        using var response = await http.GetAsync("repo/config");
+        // The line is written once the response has completed, which may be after the client saw it.
+        for (var i = 0; i < 100 && !server.Logs.Entries.Any(e => e.Category == "Serilog.AspNetCore.RequestLoggingMiddleware"); i++)
+        {
+            await Task.Delay(50);
+        }
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var line = Assert.Single(server.Logs.Entries, e => e.Category == "Serilog.AspNetCore.RequestLoggingMiddleware");
+        Assert.Equal(LogLevel.Information, line.Level);
+        Assert.Contains("/repo/config", line.Message, StringComparison.Ordinal);
+        Assert.Contains("200", line.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(quiet.Logs.Entries, e => e.Category == "Serilog.AspNetCore.RequestLoggingMiddleware");
+    }
+
+    [Fact]
     public async Task Get_MetricsAfterARequest_CountsTheRequest()
     {
         await using var server = await RunningServer.StartAsync(Fixtures.SmallRepo.ArchiveRepo);
