@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using OstreeContainer.Errors;
 using OstreeContainer.Oci.Layout;
 using OstreeContainer.Ostree.Repository;
@@ -63,7 +64,7 @@ public static class CommitImageBuilder
     {
         ArgumentNullException.ThrowIfNull(layout);
         ArgumentNullException.ThrowIfNull(options);
-        var log = options.Log ?? (_ => { });
+        var logger = options.LoggerFactory.CreateLogger(typeof(CommitImageBuilder));
         if (!File.Exists(options.WebserverExecutable))
         {
             throw new FileNotFoundException($"repo-webserver executable not found at {options.WebserverExecutable}", options.WebserverExecutable);
@@ -77,7 +78,7 @@ public static class CommitImageBuilder
                 await baseImage.CopyBlobsToAsync(layout, cancellationToken).ConfigureAwait(false);
             }
 
-            await baseImage.ReadFilesystemAsync(options.Log, cancellationToken).ConfigureAwait(false);
+            await baseImage.ReadFilesystemAsync(options.LoggerFactory, cancellationToken).ConfigureAwait(false);
         }
 
         var repo = OstreeRepo.Open(options.RepoPath);
@@ -85,16 +86,14 @@ public static class CommitImageBuilder
         if (baseImage is null && ElfInterpreter.Read(options.WebserverExecutable) is { } loader && !source.Tree.ResolvesToFile(loader))
         {
             // The kernel starts the loader first; without it the entrypoint fails with ENOENT.
-            options.Warn?.Invoke(
-                $"commit {source.Checksum} has no {loader}, the loader the image's webserver needs: its ENTRYPOINT /{ImagePaths.Webserver} will not start "
-                + "(a shell and pulls from the image still work; serve the repo with 'ostree-container serve', or commit an OS with glibc)");
+            Log.LoaderMissing(logger, source.Checksum, loader);
         }
 
         var plan = ImagePlan.Create(repo, source, options);
-        log($"commit {source.Checksum}: {plan.Paths} paths, {source.Tree.ContentBytes / 1e6:F1} MB in {plan.Chunks} chunks, {plan.Deltas.Count} static deltas");
+        Log.CommitPlanned(logger, source.Checksum, plan.Paths, source.Tree.ContentBytes / 1e6, plan.Chunks, plan.Deltas.Count);
         if (plan.Derivation is { } derivation)
         {
-            log($"de-duplicated against base {baseImage!.Reference}: {derivation.DeduplicatedFiles} files ({derivation.DeduplicatedBytes / 1e6:F1} MB, {derivation.DeduplicatedBytes} bytes) and {derivation.DeduplicatedDirectories} directories not stored again; {derivation.Changed.Count} paths stored, {derivation.Whiteouts.Count} whiteouts");
+            Log.Deduplicated(logger, baseImage!.Reference, derivation.DeduplicatedFiles, derivation.DeduplicatedBytes / 1e6, derivation.DeduplicatedBytes, derivation.DeduplicatedDirectories, derivation.Changed.Count, derivation.Whiteouts.Count);
         }
 
         var layers = await LayerJobs.WriteAllAsync(
@@ -102,12 +101,20 @@ public static class CommitImageBuilder
             repo,
             plan,
             options,
-            (layer, built) => log($"{layer.Description}: {built.Descriptor.Size / 1e6:F1} MB ({built.Entries} entries) {built.Descriptor.Digest}"),
+            (layer, built) => Log.LayerWritten(logger, layer.Description, built.Descriptor.Size / 1e6, built.Entries, built.Descriptor.Digest),
             cancellationToken).ConfigureAwait(false);
 
         var result = ImageComposer.Compose(layout, plan, layers, options);
-        log($"manifest {result.Manifest.Digest}: {layers.Count} layers, {layers.Sum(l => l.Descriptor.Size) / 1e6:F1} MB"
-            + (baseImage is null ? string.Empty : $" on {baseImage.Layers.Count} base layers"));
+        var megabytes = layers.Sum(l => l.Descriptor.Size) / 1e6;
+        if (baseImage is null)
+        {
+            Log.ManifestWritten(logger, result.Manifest.Digest, layers.Count, megabytes);
+        }
+        else
+        {
+            Log.DerivedManifestWritten(logger, result.Manifest.Digest, layers.Count, megabytes, baseImage.Layers.Count);
+        }
+
         return result;
     }
 }

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using OstreeContainer.ImageBuilder.Derivation;
 using OstreeContainer.Oci.Images;
 using OstreeContainer.Oci.Layers;
@@ -37,15 +39,13 @@ public sealed record ImageBuildOptions
     /// <summary>Workers building layers at once (default: one per core).</summary>
     public int Parallelism { get; init; } = Environment.ProcessorCount;
 
-    /// <summary>Receives one line per step, for the user.</summary>
-    public Action<string>? Log { get; init; }
-
     /// <summary>
-    /// Receives problems with the image that do not stop the build (one line each), such as
-    /// an OS tree the entrypoint cannot start in. Meant to be shown even when
-    /// <see cref="Log"/> is quiet.
+    /// Where the build logs (categories <see cref="CommitImageBuilder"/> and
+    /// <see cref="BaseImage"/>): one Information line per step, and a Warning for problems
+    /// with the image that do not stop the build, such as an OS tree the entrypoint cannot
+    /// start in (meant to be shown even when information is not). No logging by default.
     /// </summary>
-    public Action<string>? Warn { get; init; }
+    public ILoggerFactory LoggerFactory { get; init; } = NullLoggerFactory.Instance;
 
     /// <summary>
     /// The image to derive from (<c>--from</c>), opened with <see cref="BaseImage.OpenAsync"/>:

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using OstreeContainer.ImageBuilder.Derivation;
 using OstreeContainer.Oci;
 using OstreeContainer.Oci.Images;
@@ -28,15 +30,15 @@ public static class LayoutPush
     /// not move. Blobs of <paramref name="baseImage"/> that the layout lacks (a derived
     /// build that did not copy them) are mounted from the base's repository when it is on
     /// the same registry, else fetched from the base (verified) into the layout and sent.
-    /// <paramref name="log"/> is called from up to <paramref name="parallelism"/> uploads at
-    /// once and must be thread-safe.
+    /// Each blob sent is logged (category <see cref="LayoutPush"/>) from up to
+    /// <paramref name="parallelism"/> uploads at once.
     /// </summary>
     public static async Task<PushResult> PushAsync(
         ImageLayout layout,
         byte[] manifestBytes,
         RegistryClient client,
         ImageReference target,
-        Action<string>? log = null,
+        ILoggerFactory? loggerFactory = null,
         int parallelism = DefaultParallelism,
         BaseImage? baseImage = null,
         CancellationToken cancellationToken = default)
@@ -45,6 +47,7 @@ public static class LayoutPush
         ArgumentNullException.ThrowIfNull(manifestBytes);
         ArgumentNullException.ThrowIfNull(client);
         ArgumentNullException.ThrowIfNull(target);
+        var logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger(typeof(LayoutPush));
         var manifest = OciJson.ParseManifest(manifestBytes);
         var blobs = manifest.Layers.Prepend(manifest.Config).DistinctBy(b => b.Digest).ToList();
 
@@ -79,7 +82,7 @@ public static class LayoutPush
                 await client.PushBlobAsync(target, blob, () => layout.OpenBlob(blob), token).ConfigureAwait(false);
                 Interlocked.Increment(ref uploaded);
                 Interlocked.Add(ref bytes, blob.Size);
-                log?.Invoke($"pushed {blob.Digest} ({blob.Size / 1e6:F1} MB)");
+                Log.BlobPushed(logger, blob.Digest, blob.Size / 1e6);
             }).ConfigureAwait(false);
 
         var digest = await client.PushManifestAsync(target, target.ManifestReference, manifestBytes, manifest.MediaType ?? MediaTypes.OciManifest, cancellationToken)

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using Microsoft.Extensions.Logging;
 using OstreeContainer.Ostree.Repository;
 
 namespace OstreeContainer.ImageBuilder.Tests;
@@ -74,14 +75,14 @@ public class LoaderCheckTests
     [Fact]
     public async Task Build_TreeWithoutTheLoader_WarnsAndStillBuilds()
     {
-        var warnings = new List<string>();
+        var logs = new TestLogs();
         var dir = Path.Combine(Fixtures.TempDirectory("no-loader"), "layout");
 
         var result = await CommitImageBuilder.BuildToLayoutAsync(
-            dir, "main", CommitImageBuilderTests.Options(Fixtures.SmallRepo.ArchiveRepo, "fixture/main") with { Warn = warnings.Add }, TestContext.Current.CancellationToken);
+            dir, "main", CommitImageBuilderTests.Options(Fixtures.SmallRepo.ArchiveRepo, "fixture/main") with { LoggerFactory = logs }, TestContext.Current.CancellationToken);
 
         Assert.NotNull(result.Manifest);
-        var warning = Assert.Single(warnings);
+        var warning = Assert.Single(logs.Messages(LogLevel.Warning));
         Assert.Contains(ElfInterpreter.Read(NativeWebserver.Executable)!, warning, StringComparison.Ordinal);
         Assert.Contains("ostree-container serve", warning, StringComparison.Ordinal);
     }
@@ -89,13 +90,15 @@ public class LoaderCheckTests
     [Fact]
     public async Task Build_OsTreeWithTheLoader_DoesNotWarn()
     {
-        var warnings = new List<string>();
+        var logs = new TestLogs();
         var os = Fixtures.OsRepo;
         var dir = Path.Combine(Fixtures.TempDirectory("loader"), "layout");
 
-        await CommitImageBuilder.BuildToLayoutAsync(dir, "main", CommitImageBuilderTests.Options(os.Repo, os.Branch) with { Warn = warnings.Add }, TestContext.Current.CancellationToken);
+        await CommitImageBuilder.BuildToLayoutAsync(dir, "main", CommitImageBuilderTests.Options(os.Repo, os.Branch) with { LoggerFactory = logs }, TestContext.Current.CancellationToken);
 
-        Assert.Empty(warnings);
+        Assert.Empty(logs.Messages(LogLevel.Warning));
+        // Control: the build did log, so an empty list of warnings means something.
+        Assert.NotEmpty(logs.Messages(LogLevel.Information));
     }
 
     // A minimal little-endian ELF32 executable: the 52-byte header, one PT_INTERP program

@@ -8,6 +8,8 @@ using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using OstreeContainer.RepoWebserver.Hosting;
+using Serilog;
+using Serilog.Extensions.Logging;
 
 namespace OstreeContainer.RepoWebserver.Tests;
 
@@ -15,11 +17,13 @@ namespace OstreeContainer.RepoWebserver.Tests;
 internal sealed record RecordedRequest(string Method, string Path, int Status);
 
 /// <summary>
-/// The real web application (<see cref="RepoWebserverHost.Build"/>) listening on
+/// The real web application (<see cref="RepoWebserverHost.Build(string[], bool, Action{Serilog.LoggerConfiguration})"/>) listening on
 /// 127.0.0.1 port 0, in this process, with a private transcode cache. Every answered
 /// request is recorded through the host's own <c>Microsoft.AspNetCore</c> diagnostic
 /// listener, which belongs to this application only, so tests can tell which files a real
-/// <c>ostree pull</c> asked for. Dispose stops the server.
+/// <c>ostree pull</c> asked for. What the server logs (through its own Serilog
+/// configuration, so at the levels it lets through) is kept in <see cref="Logs"/>.
+/// Dispose stops the server.
 /// </summary>
 internal sealed class RunningServer : IAsyncDisposable
 {
@@ -31,9 +35,10 @@ internal sealed class RunningServer : IAsyncDisposable
 
     private readonly string _cacheDirectory;
 
-    private RunningServer(WebApplication app, Uri baseAddress, string cacheDirectory)
+    private RunningServer(WebApplication app, Uri baseAddress, string cacheDirectory, TestLogs logs)
     {
         _app = app;
+        Logs = logs;
         _cacheDirectory = cacheDirectory;
         BaseAddress = baseAddress;
         _subscription = app.Services.GetRequiredService<DiagnosticListener>().Subscribe(new Recorder(_requests), IsRecorded);
@@ -50,6 +55,9 @@ internal sealed class RunningServer : IAsyncDisposable
     /// <summary>The server's transcode cache (<c>--cache-dir</c>).</summary>
     public string CacheDirectory => _cacheDirectory;
 
+    /// <summary>What the server logged so far.</summary>
+    public TestLogs Logs { get; }
+
     /// <summary>The requests answered so far, in completion order.</summary>
     public IReadOnlyList<RecordedRequest> Requests => [.. _requests];
 
@@ -57,10 +65,15 @@ internal sealed class RunningServer : IAsyncDisposable
     public static async Task<RunningServer> StartAsync(string repo, params string[] extraArgs)
     {
         var cache = Fixtures.TempDirectory("webserver-cache");
+        var logs = new TestLogs();
+        var providers = new LoggerProviderCollection();
+        providers.AddProvider(logs);
         var app = RepoWebserverHost.Build(
-            ["--repo", repo, "--urls", "http://127.0.0.1:0", "--request-logging", "false", "--cache-dir", cache, .. extraArgs]);
+            ["--repo", repo, "--urls", "http://127.0.0.1:0", "--request-logging", "false", "--cache-dir", cache, .. extraArgs],
+            ownsProcess: false,
+            configureLogging: logging => logging.WriteTo.Providers(providers));
         // Subscribe before the first request; the address is known only after StartAsync.
-        var server = new RunningServer(app, new Uri("http://127.0.0.1/"), cache);
+        var server = new RunningServer(app, new Uri("http://127.0.0.1/"), cache, logs);
         try
         {
             await app.StartAsync();

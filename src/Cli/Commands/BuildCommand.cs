@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
+using OstreeContainer.Cli.Logging;
 using OstreeContainer.Errors;
 using OstreeContainer.ImageBuilder;
 using OstreeContainer.ImageBuilder.Derivation;
@@ -66,6 +67,7 @@ internal static class BuildCommand
                 throw new UserInputException($"--max-layers: {layers} is outside 3..{ImageBuildOptions.MaxImageLayers}");
             }
 
+            using var loggerFactory = CliLoggerProvider.CreateFactory(error.WriteLine, parse.GetValue(quiet));
             var options = new ImageBuildOptions
             {
                 RepoPath = parse.GetRequiredValue(repo),
@@ -75,13 +77,12 @@ internal static class BuildCommand
                 MaxLayers = layers,
                 Labels = CommonOptions.KeyValues(parse.GetValue(labels), "--label").ToDictionary(p => p.Key, p => (string)p.Value.Value, StringComparer.Ordinal),
                 Platform = parse.GetValue(platform) is { } p ? ParsePlatform(p) : Platform.Current,
-                Log = parse.GetValue(quiet) ? null : line => error.WriteLine(line),
-                Warn = line => error.WriteLine($"ostree-container: warning: {line}"),
+                LoggerFactory = loggerFactory,
             };
             var watch = Stopwatch.StartNew();
-            var log = options.Log ?? (_ => { });
+            Action<string> log = parse.GetValue(quiet) ? _ => { } : error.WriteLine;
             var baseReference = parse.GetValue(from) is { } baseName ? ParseBase(baseName) : null;
-            using var client = pushTarget is not null || baseReference?.Transport == ImageTransport.Registry ? registry.CreateClient(parse, log) : null;
+            using var client = pushTarget is not null || baseReference?.Transport == ImageTransport.Registry ? registry.CreateClient(parse, loggerFactory) : null;
             if (baseReference is not null)
             {
                 // Verified manifest and config before anything is built; layers are read later.
@@ -108,7 +109,7 @@ internal static class BuildCommand
                 var result = await CommitImageBuilder.BuildToLayoutAsync(scratch, "latest", options with { CopyBaseBlobs = false }, cancel);
                 log($"built from commit {result.Commit} in {watch.Elapsed.TotalSeconds:F2} s; pushing to {pushTarget}");
                 var pushed = await LayoutPush.PushAsync(
-                    Oci.Layout.ImageLayout.Open(scratch), result.ManifestBytes, client, pushTarget!, log, baseImage: options.Base, cancellationToken: cancel);
+                    Oci.Layout.ImageLayout.Open(scratch), result.ManifestBytes, client, pushTarget!, loggerFactory, baseImage: options.Base, cancellationToken: cancel);
                 output.WriteLine(pushed.Manifest.ToString());
                 log($"pushed {pushTarget}: {pushed.BlobsUploaded} blobs uploaded ({pushed.BytesUploaded / 1e6:F1} MB), {pushed.BlobsSkipped} already present, "
                     + $"{pushed.BlobsMounted} mounted from the base, in {watch.Elapsed.TotalSeconds:F2} s");

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
+using OstreeContainer.Cli.Logging;
 using OstreeContainer.Errors;
 using OstreeContainer.ImagePuller;
 using OstreeContainer.Oci;
@@ -46,7 +47,8 @@ internal static class PullCommand
             }
 
             var display = new PullDisplay(mode, output, error);
-            using var client = registry.CreateClient(parse, display.Log);
+            using var loggerFactory = CliLoggerProvider.CreateFactory(display.Log, quiet: false);
+            using var client = registry.CreateClient(parse, loggerFactory);
             var options = new ImagePullOptions
             {
                 RepoPath = parse.GetRequiredValue(repo),

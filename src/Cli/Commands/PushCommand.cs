@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
+using OstreeContainer.Cli.Logging;
 using OstreeContainer.Errors;
 using OstreeContainer.ImageBuilder;
 using OstreeContainer.Oci;
@@ -28,12 +29,13 @@ internal static class PushCommand
 
             var target = BuildCommand.ParsePushTarget(parse.GetRequiredValue(destination));
             var error = parse.InvocationConfiguration.Error;
-            Action<string> log = parse.GetValue(quiet) ? _ => { } : line => error.WriteLine(line);
+            Action<string> log = parse.GetValue(quiet) ? _ => { } : error.WriteLine;
+            using var loggerFactory = CliLoggerProvider.CreateFactory(error.WriteLine, parse.GetValue(quiet));
             var watch = Stopwatch.StartNew();
             var layout = ImageLayout.Open(from.Path!);
             var manifest = layout.ResolveManifest(from.Tag);
-            using var client = registry.CreateClient(parse, log);
-            var pushed = await LayoutPush.PushAsync(layout, manifest.Bytes, client, target, log, cancellationToken: cancel);
+            using var client = registry.CreateClient(parse, loggerFactory);
+            var pushed = await LayoutPush.PushAsync(layout, manifest.Bytes, client, target, loggerFactory, cancellationToken: cancel);
             parse.InvocationConfiguration.Output.WriteLine(pushed.Manifest.ToString());
             log($"pushed {target}: {pushed.BlobsUploaded} blobs uploaded ({pushed.BytesUploaded / 1e6:F1} MB), {pushed.BlobsSkipped} already present, in {watch.Elapsed.TotalSeconds:F2} s");
             return 0;

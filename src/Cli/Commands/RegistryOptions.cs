@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Microsoft.Extensions.Logging;
 using OstreeContainer.Errors;
 using OstreeContainer.Oci.Registry;
 
@@ -27,7 +28,7 @@ internal sealed class RegistryOptions
         command.Options.Add(_tlsVerify);
     }
 
-    public RegistryClient CreateClient(ParseResult parse, Action<string> log)
+    public RegistryClient CreateClient(ParseResult parse, ILoggerFactory loggerFactory)
     {
         RegistryCredentials? credentials = null;
         if (parse.GetValue(_creds) is { } creds)
@@ -48,7 +49,7 @@ internal sealed class RegistryOptions
             Credentials = credentials,
             AuthFile = parse.GetValue(_authFile),
             TlsVerify = parse.GetValue(_tlsVerify),
-            Log = log,
+            LoggerFactory = loggerFactory,
         });
     }
 }

@@ -1,9 +1,11 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Logging;
 using OstreeContainer.Errors;
-using OstreeContainer.Oci;
 using OstreeContainer.Oci.Images;
 using OstreeContainer.Oci.Layout;
 using OstreeContainer.Oci.Registry;
 using OstreeContainer.Oci.Sources;
+using OstreeContainer.Oci;
 
 namespace OstreeContainer.ImageBuilder.Derivation;
 
@@ -160,9 +162,10 @@ public sealed class BaseImage
     /// <summary>
     /// Reads the base's merged filesystem into <see cref="Filesystem"/>: through the object
     /// map of its meta layer for an ostree-container base, else by applying every layer.
+    /// What was read is logged to <paramref name="loggerFactory"/> (category <see cref="BaseImage"/>).
     /// </summary>
     /// <exception cref="InvalidDataException">A layer is corrupt, or does not match its digest or diff ID.</exception>
-    public async Task<BaseFilesystem> ReadFilesystemAsync(Action<string>? log = null, CancellationToken cancellationToken = default)
+    public async Task<BaseFilesystem> ReadFilesystemAsync(ILoggerFactory? loggerFactory = null, CancellationToken cancellationToken = default)
     {
         if (Filesystem is not null)
         {
@@ -186,8 +189,16 @@ public sealed class BaseImage
             throw new InvalidDataException($"base image {Reference}: {e.Message}", e);
         }
 
-        log?.Invoke($"base {Reference} ({ManifestDigest}): {Layers.Count} layers, {Filesystem.Count} paths"
-            + (OstreeCommit is { } c ? $" from the object map of ostree commit {c}" : string.Empty));
+        var logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<BaseImage>();
+        if (OstreeCommit is { } c)
+        {
+            Log.BaseObjectMapRead(logger, Reference, ManifestDigest, Layers.Count, Filesystem.Count, c);
+        }
+        else
+        {
+            Log.BaseFilesystemRead(logger, Reference, ManifestDigest, Layers.Count, Filesystem.Count);
+        }
+
         return Filesystem;
     }
 

@@ -1,3 +1,6 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
 namespace OstreeContainer.Oci.Registry;
 
 /// <summary>How a <see cref="RegistryClient"/> connects, authenticates and retries.</summary>
@@ -39,6 +42,9 @@ public sealed record RegistryClientOptions
     /// <summary>Blob upload chunk size in bytes; 0 uploads each blob with one PUT (monolithic).</summary>
     public long ChunkSize { get; init; }
 
-    /// <summary>Receives one line per notable event (retries, fallbacks); never credentials or URL queries.</summary>
-    public Action<string>? Log { get; init; }
+    /// <summary>
+    /// Where the client logs notable events (retries, fallbacks), category
+    /// <see cref="RegistryClient"/>; never credentials or URL queries. No logging by default.
+    /// </summary>
+    public ILoggerFactory LoggerFactory { get; init; } = NullLoggerFactory.Instance;
 }

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 namespace OstreeContainer.Oci.Registry;
 
 /// <summary>
@@ -13,6 +14,9 @@ namespace OstreeContainer.Oci.Registry;
 /// </remarks>
 internal sealed class RetryPolicy(RegistryClientOptions options)
 {
+    // Logged under the client's category: these are its events.
+    private readonly ILogger _logger = options.LoggerFactory.CreateLogger<RegistryClient>();
+
     // Past 2^30 the doubling only risks overflow; MaxBackoff caps the delay long before.
     private const int MaxBackoffDoublings = 30;
 
@@ -54,7 +58,7 @@ internal sealed class RetryPolicy(RegistryClientOptions options)
                 };
             }
 
-            options.Log?.Invoke($"{error.Message}; retry {retry + 1} of {options.MaxRetries} in {delay.TotalSeconds:0.##} s");
+            Log.Retrying(_logger, error.Message, retry + 1, options.MaxRetries, delay.TotalSeconds, error);
             await Task.Delay(delay, options.TimeProvider, cancellationToken).ConfigureAwait(false);
         }
     }

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
 
 namespace OstreeContainer.Oci.Registry;
 
@@ -10,6 +11,9 @@ namespace OstreeContainer.Oci.Registry;
 /// </summary>
 internal sealed class SchemeProbe(HttpClient http, RegistryClientOptions options)
 {
+    // Logged under the client's category: these are its events.
+    private readonly ILogger _logger = options.LoggerFactory.CreateLogger<RegistryClient>();
+
     private readonly ConcurrentDictionary<string, Uri> _baseUris = new(StringComparer.OrdinalIgnoreCase);
 
     /// <summary>
@@ -35,7 +39,7 @@ internal sealed class SchemeProbe(HttpClient http, RegistryClientOptions options
                 using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, probe.Token).ConfigureAwait(false);
                 if (i > 0)
                 {
-                    options.Log?.Invoke($"{scope.Host}: using plain HTTP (HTTPS failed and TLS verification is off)");
+                    Log.PlainHttp(_logger, scope.Host);
                 }
 
                 return _baseUris.GetOrAdd(scope.Host, candidate);

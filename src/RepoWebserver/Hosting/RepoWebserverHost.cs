@@ -23,6 +23,35 @@ public static class RepoWebserverHost
     /// <summary>The logger ASP.NET Core's hosting layer writes request start and finish to.</summary>
     private const string HostingDiagnosticsCategory = "Microsoft.AspNetCore.Hosting.Diagnostics";
 
+    // Kestrel limits. The server answers GET and HEAD for short paths (the longest, a static
+    // delta part, is under 200 bytes) from ostree's libcurl and from probes; anything much
+    // larger is not a client of ours.
+
+    /// <summary>
+    /// Request body bytes accepted (Kestrel's default is 30 MB): nothing here reads a body,
+    /// so a client cannot make the server drain megabytes it will discard.
+    /// </summary>
+    internal const long MaxRequestBodyBytes = 64 * 1024;
+
+    /// <summary>Request line bytes: a repo path with any query fits many times over. Kestrel's default, stated.</summary>
+    internal const int MaxRequestLineBytes = 8 * 1024;
+
+    /// <summary>All request headers together: libcurl sends a few hundred bytes. Kestrel's default, stated.</summary>
+    internal const int MaxRequestHeadersBytes = 32 * 1024;
+
+    /// <summary>Upgraded (WebSocket, HTTP/2 CONNECT) connections: none, nothing here speaks anything but plain requests.</summary>
+    internal const int MaxUpgradedConnections = 0;
+
+    /// <summary>Time to receive a request's headers, so a client that trickles them cannot hold a connection. Kestrel's default, stated.</summary>
+    internal static readonly TimeSpan RequestHeadersTimeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// How long an idle keep-alive connection stays open: longer than a pull's pauses between
+    /// fetch rounds (verifying a commit, staging objects), so a pull reuses its connections;
+    /// short enough that abandoned ones go. Kestrel's default is 130 s.
+    /// </summary>
+    internal static readonly TimeSpan KeepAliveTimeout = TimeSpan.FromMinutes(2);
+
     private static readonly Dictionary<string, string> SwitchMappings = new(StringComparer.Ordinal)
     {
         ["--repo"] = $"{RepoWebserverOptions.Section}:Repo",
@@ -45,7 +74,13 @@ public static class RepoWebserverHost
     /// then also switches the process's sockets to inline completions (see
     /// <see cref="EnableInlineSocketCompletions"/>).
     /// </summary>
-    public static WebApplication Build(string[] args, bool ownsProcess = false)
+    public static WebApplication Build(string[] args, bool ownsProcess = false) => Build(args, ownsProcess, configureLogging: null);
+
+    /// <summary>
+    /// <see cref="Build(string[], bool)"/>, with <paramref name="configureLogging"/> applied
+    /// to the Serilog configuration last (tests add a sink there to read what the server logs).
+    /// </summary>
+    internal static WebApplication Build(string[] args, bool ownsProcess, Action<LoggerConfiguration>? configureLogging)
     {
         // The content root (where appsettings.json is read) is the executable's folder, not the
         // working directory, and configuration files are not watched: a reload watcher adds an
@@ -96,12 +131,12 @@ public static class RepoWebserverHost
         {
             kestrel.AddServerHeader = false;
             kestrel.Limits.MaxConcurrentConnections = options.MaxConnections;
-            kestrel.Limits.MaxConcurrentUpgradedConnections = 0;
-            kestrel.Limits.MaxRequestBodySize = 64 * 1024;
-            kestrel.Limits.MaxRequestLineSize = 8 * 1024;
-            kestrel.Limits.MaxRequestHeadersTotalSize = 32 * 1024;
-            kestrel.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(30);
-            kestrel.Limits.KeepAliveTimeout = TimeSpan.FromMinutes(2);
+            kestrel.Limits.MaxConcurrentUpgradedConnections = MaxUpgradedConnections;
+            kestrel.Limits.MaxRequestBodySize = MaxRequestBodyBytes;
+            kestrel.Limits.MaxRequestLineSize = MaxRequestLineBytes;
+            kestrel.Limits.MaxRequestHeadersTotalSize = MaxRequestHeadersBytes;
+            kestrel.Limits.RequestHeadersTimeout = RequestHeadersTimeout;
+            kestrel.Limits.KeepAliveTimeout = KeepAliveTimeout;
         });
         builder.WebHost.UseSockets(sockets =>
         {
@@ -119,22 +154,30 @@ public static class RepoWebserverHost
 
         builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = TimeSpan.FromSeconds(options.ShutdownSeconds));
 
-        builder.Services.AddSerilog((_, logger) =>
-        {
-            logger
-                .MinimumLevel.Information()
-                .MinimumLevel.Override("Microsoft.AspNetCore", LogEventLevel.Warning)
-                .MinimumLevel.Override("Microsoft.Hosting", LogEventLevel.Information)
-                .Enrich.FromLogContext()
-                .WriteTo.Async(sink => sink.Console(new CompactJsonFormatter()));
-            if (!options.RequestLogging)
+        // Each application keeps its own logger (disposed, and so flushed, with it) instead of
+        // installing it as Serilog's static Log.Logger: applications in one process (the tests,
+        // an embedding host) would otherwise write through whichever was built last, and the
+        // first one disposed would silence the rest.
+        builder.Services.AddSerilog(
+            (_, logger) =>
             {
-                // While this logger is enabled at any level, ASP.NET Core starts an Activity and a
-                // log scope for every request, only for the request log lines to carry their ids.
-                // Without those lines nothing reads them.
-                logger.MinimumLevel.Override(HostingDiagnosticsCategory, LevelAlias.Off);
-            }
-        });
+                logger
+                    .MinimumLevel.Information()
+                    .MinimumLevel.Override("Microsoft.AspNetCore", LogEventLevel.Warning)
+                    .MinimumLevel.Override("Microsoft.Hosting", LogEventLevel.Information)
+                    .Enrich.FromLogContext()
+                    .WriteTo.Async(sink => sink.Console(new CompactJsonFormatter()));
+                if (!options.RequestLogging)
+                {
+                    // While this logger is enabled at any level, ASP.NET Core starts an Activity and a
+                    // log scope for every request, only for the request log lines to carry their ids.
+                    // Without those lines nothing reads them.
+                    logger.MinimumLevel.Override(HostingDiagnosticsCategory, LevelAlias.Off);
+                }
+
+                configureLogging?.Invoke(logger);
+            },
+            preserveStaticLogger: true);
 
         var otel = builder.Services.AddOpenTelemetry()
             .WithMetrics(metrics => metrics
@@ -156,25 +199,37 @@ public static class RepoWebserverHost
 
         builder.Services.AddSingleton<ServerMetrics>();
         // Made by the container, so that it is disposed (with the directories it holds open) at shutdown.
-        builder.Services.AddSingleton(_ => new RepoFileStore(repo, new RepoFileStoreOptions
+        // Loggers come from the factory, not as ILogger<T> services: under NativeAOT the
+        // container would build each Logger<T> type at run time (see rd.xml).
+        builder.Services.AddSingleton(sp => new RepoFileStore(
+            repo,
+            new RepoFileStoreOptions
+            {
+                MemoryCacheBudget = options.MemoryCacheBytes,
+                TranscodeCacheDirectory = options.CacheDirectory,
+                TranscodeCacheBudget = options.CacheBudgetBytes,
+            },
+            sp.GetRequiredService<ILoggerFactory>()));
+        if (options.Upstream is { } upstream)
         {
-            MemoryCacheBudget = options.MemoryCacheBytes,
-            TranscodeCacheDirectory = options.CacheDirectory,
-            TranscodeCacheBudget = options.CacheBudgetBytes,
-        }));
-        builder.Services.AddHttpForwarder();
-        builder.Services.AddSingleton(sp => options.Upstream is null
-            ? null!
-            : new UpstreamForwarder(sp.GetRequiredService<IHttpForwarder>(), new Uri(options.Upstream)));
+            builder.Services.AddHttpForwarder();
+            builder.Services.AddSingleton(sp => new UpstreamForwarder(
+                sp.GetRequiredService<IHttpForwarder>(), new Uri(upstream), sp.GetRequiredService<ILoggerFactory>().CreateLogger<UpstreamForwarder>()));
+        }
+
         builder.Services.AddSingleton(sp => new RepoRequestHandler(
             sp.GetRequiredService<RepoFileStore>(),
-            options.Upstream is null ? null : sp.GetRequiredService<UpstreamForwarder>(),
-            sp.GetRequiredService<ServerMetrics>()));
+            // Registered only with --upstream.
+            sp.GetService<UpstreamForwarder>(),
+            sp.GetRequiredService<ServerMetrics>(),
+            sp.GetRequiredService<ILoggerFactory>().CreateLogger<RepoRequestHandler>()));
 
         var app = builder.Build();
         if (options.RequestLogging)
         {
-            app.UseSerilogRequestLogging();
+            // Its default is the static logger, which this application leaves alone (see AddSerilog).
+            var requestLogger = app.Services.GetRequiredService<Serilog.ILogger>();
+            app.UseSerilogRequestLogging(requestLogging => requestLogging.Logger = requestLogger);
         }
 
         if (string.IsNullOrEmpty(builder.Configuration[$"{RepoWebserverOptions.Section}:CacheDirectory"]))
@@ -200,12 +255,33 @@ public static class RepoWebserverHost
         // Routing only after it: without this call WebApplication puts routing first.
         app.UseRouting();
         app.MapGet("/healthz", () => Results.Text("ok\n"));
-        app.MapGet("/readyz", (RepoFileStore store) => Directory.Exists(Path.Combine(store.Repo.Root, "objects")) && (objectMap is null || File.Exists(objectMap.Path))
-            ? Results.Text("ready\n")
-            : Results.Text("repository or object map unavailable\n", statusCode: StatusCodes.Status503ServiceUnavailable));
+        var hostLogger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(RepoWebserverHost));
+        app.MapGet("/readyz", (RepoFileStore store) => Readiness(store, objectMap, hostLogger));
         app.MapObjectMapApi(objectMap, app.Services.GetRequiredService<ServerMetrics>());
         app.MapPrometheusScrapingEndpoint("/metrics");
         return app;
+    }
+
+    /// <summary>Answers <c>/readyz</c>: 200 while the repo's objects and the object map (when served) are there.</summary>
+    private static IResult Readiness(RepoFileStore store, ObjectMapReader? objectMap, Microsoft.Extensions.Logging.ILogger logger)
+    {
+        string? problem = null;
+        if (!Directory.Exists(Path.Combine(store.Repo.Root, "objects")))
+        {
+            problem = $"repository {store.Repo.Root} has no objects directory";
+        }
+        else if (objectMap is not null && !File.Exists(objectMap.Path))
+        {
+            problem = $"object map {objectMap.Path} is gone";
+        }
+
+        if (problem is null)
+        {
+            return Results.Text("ready\n");
+        }
+
+        Log.NotReady(logger, problem);
+        return Results.Text("repository or object map unavailable\n", statusCode: StatusCodes.Status503ServiceUnavailable);
     }
 
     /// <summary>
@@ -236,7 +312,7 @@ public static class RepoWebserverHost
 
     /// <summary>
     /// Runs the server until SIGINT/SIGTERM; returns the process exit code.
-    /// <paramref name="ownsProcess"/> as for <see cref="Build"/>.
+    /// <paramref name="ownsProcess"/> as for <see cref="Build(string[], bool)"/>.
     /// </summary>
     public static async Task<int> RunAsync(string[] args, TextWriter error, bool ownsProcess, CancellationToken cancellationToken)
     {

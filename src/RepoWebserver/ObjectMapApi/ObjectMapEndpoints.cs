@@ -22,34 +22,36 @@ public static class ObjectMapEndpoints
     public static void MapObjectMapApi(this IEndpointRouteBuilder app, ObjectMapReader? reader, ServerMetrics metrics)
     {
         ArgumentNullException.ThrowIfNull(app);
+        var logger = app.ServiceProvider.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(ObjectMapEndpoints));
         var group = app.MapGroup(Prefix);
         group.MapGet("/openapi.json", () => Results.Text(ObjectMapOpenApi.Document, "application/json", Encoding.UTF8));
-        group.MapGet("/commits", () => Answer(reader, metrics, map => Results.Json(map.ListCommits(), ObjectMapJsonContext.Default.IReadOnlyListObjectMapCommit)));
-        group.MapGet("/paths/{**path}", (string? path, string? commit) => Answer(reader, metrics, map =>
+        group.MapGet("/commits", () => Answer(reader, metrics, logger, map => Results.Json(map.ListCommits(), ObjectMapJsonContext.Default.IReadOnlyListObjectMapCommit)));
+        group.MapGet("/paths/{**path}", (string? path, string? commit) => Answer(reader, metrics, logger, map =>
             map.TryGetEntry("/" + (path ?? ""), commit, out var entry)
                 ? Results.Json(entry, ObjectMapJsonContext.Default.ObjectMapEntry)
                 : Error(StatusCodes.Status404NotFound, $"no path /{path} in commit {map.ResolveCommit(commit).Checksum}")));
-        group.MapGet("/ls/{**path}", (string? path, string? commit) => Answer(reader, metrics, map =>
+        group.MapGet("/ls/{**path}", (string? path, string? commit) => Answer(reader, metrics, logger, map =>
             map.ListDirectory("/" + (path ?? ""), commit) is { } entries
                 ? Results.Json(entries, ObjectMapJsonContext.Default.IReadOnlyListObjectMapEntry)
                 : Error(StatusCodes.Status404NotFound, $"no directory /{path} in commit {map.ResolveCommit(commit).Checksum}")));
-        group.MapGet("/checksums/{checksum}", (string checksum) => Answer(reader, metrics, map =>
+        group.MapGet("/checksums/{checksum}", (string checksum) => Answer(reader, metrics, logger, map =>
             !Checksum.TryParse(checksum, out var parsed)
                 ? Error(StatusCodes.Status400BadRequest, $"'{checksum}' is not a checksum (64 lowercase hex characters)")
                 : map.FindPaths(parsed) is { Count: > 0 } paths
                     ? Results.Json(paths, ObjectMapJsonContext.Default.IReadOnlyListCommitPath)
                     : Error(StatusCodes.Status404NotFound, $"no path uses object {checksum}")));
-        group.MapGet("/diff", (string? from, string? to) => Answer(reader, metrics, map =>
+        group.MapGet("/diff", (string? from, string? to) => Answer(reader, metrics, logger, map =>
             from is null || to is null
                 ? Error(StatusCodes.Status400BadRequest, "give both ?from=COMMIT and ?to=COMMIT")
                 : Results.Json(map.Diff(from, to), ObjectMapJsonContext.Default.ObjectMapDiff)));
     }
 
-    private static IResult Answer(ObjectMapReader? reader, ServerMetrics metrics, Func<ObjectMapReader, IResult> lookup)
+    private static IResult Answer(ObjectMapReader? reader, ServerMetrics metrics, ILogger logger, Func<ObjectMapReader, IResult> lookup)
     {
         IResult result;
         if (reader is null)
         {
+            Log.NoObjectMap(logger);
             result = Error(StatusCodes.Status503ServiceUnavailable, "this server has no object map");
         }
         else
@@ -60,10 +62,12 @@ public static class ObjectMapEndpoints
             }
             catch (KeyNotFoundException e)
             {
+                Log.LookupFailed(logger, StatusCodes.Status404NotFound, e.Message, e);
                 result = Error(StatusCodes.Status404NotFound, e.Message);
             }
             catch (UserInputException e)
             {
+                Log.LookupFailed(logger, StatusCodes.Status400BadRequest, e.Message, e);
                 result = Error(StatusCodes.Status400BadRequest, e.Message);
             }
         }

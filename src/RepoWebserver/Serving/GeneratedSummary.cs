@@ -10,8 +10,9 @@ namespace OstreeContainer.RepoWebserver.Serving;
 /// their modification times on each summary request, which clients make once per pull).
 /// Deltas are listed in the summary; it says <c>indexed-deltas</c> only when the repo
 /// publishes <c>delta-indexes/</c>, so clients never look for indexes that are not there.
+/// A repo whose refs leave no correct summary to make gets none (404), and a warning in the log.
 /// </summary>
-public sealed class GeneratedSummary(OstreeRepo repo)
+public sealed class GeneratedSummary(OstreeRepo repo, ILogger<GeneratedSummary> logger)
 {
     private readonly Lock _lock = new();
     private string? _fingerprint;
@@ -52,6 +53,7 @@ public sealed class GeneratedSummary(OstreeRepo repo)
             // repo completed by an upstream), leaves no correct summary to make. Without one
             // (404) clients read refs/heads/REF instead; an exception here used to answer 500,
             // which `ostree pull` retries and then fails on, for every ref.
+            Log.SummaryGenerationFailed(logger, repo.Path, e);
             return null;
         }
 

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Globalization;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Net.Http.Headers;
 using Microsoft.Win32.SafeHandles;
 using OstreeContainer.Ostree.Posix;
@@ -23,9 +24,11 @@ public static class RepoFileResponder
     /// <summary>
     /// Answers the request in <paramref name="context"/> with <paramref name="file"/>, read
     /// from <paramref name="opened"/> when the caller has it open already (the caller keeps
-    /// ownership), otherwise opened by its path.
+    /// ownership), otherwise opened by its path. A file that shrinks while it is sent aborts
+    /// the connection (a short body must not pass for a complete one) and is logged to
+    /// <paramref name="logger"/>.
     /// </summary>
-    public static async Task WriteAsync(HttpContext context, RepoFile file, SafeFileHandle? opened = null)
+    public static async Task WriteAsync(HttpContext context, RepoFile file, SafeFileHandle? opened = null, ILogger? logger = null)
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(file);
@@ -72,7 +75,7 @@ public static class RepoFileResponder
 
         if (file.PhysicalPath is { } path)
         {
-            await SendFromDiskAsync(context, opened, path, offset, length).ConfigureAwait(false);
+            await SendFromDiskAsync(context, opened, path, offset, length, logger).ConfigureAwait(false);
         }
         else
         {
@@ -90,7 +93,7 @@ public static class RepoFileResponder
     /// vanished one still becomes <see cref="FileNotFoundException"/> for the caller to
     /// answer 404.
     /// </summary>
-    private static async Task SendFromDiskAsync(HttpContext context, SafeFileHandle? opened, string path, long offset, long length)
+    private static async Task SendFromDiskAsync(HttpContext context, SafeFileHandle? opened, string path, long offset, long length, ILogger? logger)
     {
         using var openedHere = opened is null ? FileSystem.OpenReadNoFollow(path) : null;
         var handle = opened ?? openedHere!;
@@ -104,6 +107,7 @@ public static class RepoFileResponder
                 if (read == 0)
                 {
                     // Truncated under us: abort rather than send a short body as if complete.
+                    Log.FileTruncated(logger ?? NullLogger.Instance, path, context.Response.ContentLength ?? 0);
                     context.Abort();
                     return;
                 }

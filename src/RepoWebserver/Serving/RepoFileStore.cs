@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Text;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Win32.SafeHandles;
 using OstreeContainer.Ostree.Objects;
 using OstreeContainer.Ostree.Posix;
@@ -61,8 +62,8 @@ public sealed class RepoFileStore : IDisposable
     private readonly ConcurrentDictionary<string, SafeFileHandle> _directories = new(StringComparer.Ordinal);
     private long _memoryBytes;
 
-    /// <summary>Serves <paramref name="repo"/>.</summary>
-    public RepoFileStore(OstreeRepo repo, RepoFileStoreOptions options)
+    /// <summary>Serves <paramref name="repo"/>; problems it answers 404 for are logged to <paramref name="loggerFactory"/>.</summary>
+    public RepoFileStore(OstreeRepo repo, RepoFileStoreOptions options, ILoggerFactory? loggerFactory = null)
     {
         ArgumentNullException.ThrowIfNull(repo);
         ArgumentNullException.ThrowIfNull(options);
@@ -71,7 +72,7 @@ public sealed class RepoFileStore : IDisposable
         _root = FileSystem.RealPath(repo.Root) ?? throw new DirectoryNotFoundException($"{repo.Root}: repository vanished");
         var configTime = File.GetLastWriteTimeUtc(Path.Combine(repo.Root, "config"));
         _config = RepoFile.InMemory(ArchiveConfig, "\"config-archive-z2\"", configTime, new RepoPath("config", RepoFileKind.Config).CacheControl);
-        _summary = new GeneratedSummary(repo);
+        _summary = new GeneratedSummary(repo, (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<GeneratedSummary>());
         if (!repo.IsArchive)
         {
             _transcoder = new FilezTranscoder(repo, options.TranscodeCacheDirectory, options.TranscodeCacheBudget);

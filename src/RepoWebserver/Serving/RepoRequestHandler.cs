@@ -7,9 +7,10 @@ namespace OstreeContainer.RepoWebserver.Serving;
 /// Answers <c>GET|HEAD /repo/&lt;path&gt;</c>: allowed repo files only (see
 /// <see cref="RepoPath"/>), 404 for anything missing or not allowed (never 500 for a
 /// missing file: <c>ostree pull</c> treats 404 as "absent" and 5xx as "retry"). With an
-/// upstream configured, allowed files absent here are fetched from it.
+/// upstream configured, allowed files absent here are fetched from it. Every failure turned
+/// into a 404 is logged.
 /// </summary>
-public sealed class RepoRequestHandler(RepoFileStore store, UpstreamForwarder? upstream, ServerMetrics metrics)
+public sealed class RepoRequestHandler(RepoFileStore store, UpstreamForwarder? upstream, ServerMetrics metrics, ILogger<RepoRequestHandler> logger)
 {
     /// <summary>The URL prefix the repo is served under.</summary>
     public const string Prefix = "/repo";
@@ -40,9 +41,10 @@ public sealed class RepoRequestHandler(RepoFileStore store, UpstreamForwarder? u
         {
             resolved = await store.ResolveAsync(path, context.RequestAborted).ConfigureAwait(false);
         }
-        catch (InvalidDataException)
+        catch (InvalidDataException e)
         {
             // A corrupt object is never served; to the client it is simply not here.
+            Log.CorruptObject(logger, path.Relative, e);
             resolved = null;
         }
 
@@ -63,22 +65,24 @@ public sealed class RepoRequestHandler(RepoFileStore store, UpstreamForwarder? u
         {
             using (found)
             {
-                await RepoFileResponder.WriteAsync(context, found.File, found.Handle).ConfigureAwait(false);
+                await RepoFileResponder.WriteAsync(context, found.File, found.Handle, logger).ConfigureAwait(false);
             }
         }
-        catch (FileNotFoundException) when (!context.Response.HasStarted)
+        catch (FileNotFoundException e) when (!context.Response.HasStarted)
         {
             // Evicted from a cache between resolving and sending: resolve once more.
+            Log.FileVanished(logger, path.Relative, e);
             store.Forget(path);
             if (await store.ResolveAsync(path, context.RequestAborted).ConfigureAwait(false) is not { } again)
             {
+                Log.FileGone(logger, path.Relative);
                 NotFound(context, ServerMetrics.ClassOf(path.Kind));
                 return;
             }
 
             using (again)
             {
-                await RepoFileResponder.WriteAsync(context, again.File, again.Handle).ConfigureAwait(false);
+                await RepoFileResponder.WriteAsync(context, again.File, again.Handle, logger).ConfigureAwait(false);
             }
         }
 

@@ -13,15 +13,19 @@ namespace OstreeContainer.RepoWebserver.Upstream;
 public sealed class UpstreamForwarder
 {
     private readonly IHttpForwarder _forwarder;
+    private readonly ILogger<UpstreamForwarder> _logger;
     private readonly HttpMessageInvoker _client;
     private readonly string _base;
     private readonly ForwarderRequestConfig _config = new() { ActivityTimeout = TimeSpan.FromSeconds(60) };
 
-    public UpstreamForwarder(IHttpForwarder forwarder, Uri upstream)
+    /// <summary>Forwards to <paramref name="upstream"/>; failures, answered 502, are logged to <paramref name="logger"/>.</summary>
+    public UpstreamForwarder(IHttpForwarder forwarder, Uri upstream, ILogger<UpstreamForwarder> logger)
     {
         ArgumentNullException.ThrowIfNull(forwarder);
         ArgumentNullException.ThrowIfNull(upstream);
+        ArgumentNullException.ThrowIfNull(logger);
         _forwarder = forwarder;
+        _logger = logger;
         _base = upstream.ToString().TrimEnd('/') + "/";
         _client = new HttpMessageInvoker(new SocketsHttpHandler
         {
@@ -42,10 +46,21 @@ public sealed class UpstreamForwarder
     {
         ArgumentNullException.ThrowIfNull(context);
         var error = await _forwarder.SendAsync(context, _base, _client, _config, new PathTransformer(_base + path.Relative)).ConfigureAwait(false);
-        if (error != ForwarderError.None && !context.Response.HasStarted)
+        if (error == ForwarderError.None)
         {
-            context.Response.StatusCode = StatusCodes.Status502BadGateway;
+            return;
         }
+
+        var reason = context.GetForwarderErrorFeature()?.Exception?.Message ?? "no exception";
+        if (context.Response.HasStarted)
+        {
+            // YARP has aborted the connection already.
+            Log.UpstreamFailedMidResponse(_logger, path.Relative, _base, error, reason);
+            return;
+        }
+
+        Log.UpstreamFailed(_logger, path.Relative, _base, error, reason);
+        context.Response.StatusCode = StatusCodes.Status502BadGateway;
     }
 
     /// <summary>Sends to exactly the upstream file, whatever the local prefix.</summary>

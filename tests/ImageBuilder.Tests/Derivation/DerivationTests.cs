@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using System.Text.Json;
 using OstreeContainer.Errors;
 using OstreeContainer.ImageBuilder.Derivation;
@@ -19,15 +20,15 @@ public class DerivationTests
     private const long HiBytes = 18; // "#!/bin/sh\necho hi\n"
     private const long ReadmeBytes = 14; // "nested readme\n"
 
-    private static async Task<(string Layout, ImageBuildResult Result, List<string> Log)> Derive(
+    private static async Task<(string Layout, ImageBuildResult Result, IReadOnlyList<string> Log)> Derive(
         string baseName, string rev, string? repo = null, int maxLayers = ImageBuildOptions.DefaultMaxLayers)
     {
-        var log = new List<string>();
+        var logs = new TestLogs();
         var baseImage = await BaseImage.OpenAsync(ImageReference.Parse(baseName), null, Platform.Current, TestContext.Current.CancellationToken);
         var dir = Path.Combine(Fixtures.TempDirectory("derived"), "layout");
-        var options = CommitImageBuilderTests.Options(repo ?? Fixtures.SmallRepo.ArchiveRepo, rev, maxLayers) with { Base = baseImage, Log = l => { lock (log) { log.Add(l); } } };
+        var options = CommitImageBuilderTests.Options(repo ?? Fixtures.SmallRepo.ArchiveRepo, rev, maxLayers) with { Base = baseImage, LoggerFactory = logs };
         var result = await CommitImageBuilder.BuildToLayoutAsync(dir, "latest", options, TestContext.Current.CancellationToken);
-        return (dir, result, log);
+        return (dir, result, logs.Messages(LogLevel.Information));
     }
 
     /// <summary>umoci's rootfs with /ostree (checked to be there) removed, for comparison with the expected tree.</summary>

@@ -12,7 +12,7 @@ public class OsDerivationTests
     {
         var os = Fixtures.OsRepo;
         var baseImage = await BaseImage.OpenAsync(ImageReference.Parse(baseName), null, Platform.Current, TestContext.Current.CancellationToken);
-        var options = CommitImageBuilderTests.Options(os.Repo, os.Commit2) with { Base = baseImage, Log = l => TestContext.Current.TestOutputHelper?.WriteLine(l) };
+        var options = CommitImageBuilderTests.Options(os.Repo, os.Commit2) with { Base = baseImage, LoggerFactory = new TestLogs(l => TestContext.Current.TestOutputHelper?.WriteLine(l)) };
         return await CommitImageBuilder.BuildToLayoutAsync(layout, "c2", options, TestContext.Current.CancellationToken);
     }
 

@@ -73,7 +73,7 @@ public class RegistryAuthTests
         using var client = new RegistryClient(RegistryClientPushTests.Insecure() with
         {
             Credentials = new RegistryCredentials(User, wrong),
-            Log = log.Add,
+            LoggerFactory = new TestLogs(log.Add),
         });
 
         var error = await Assert.ThrowsAsync<RegistryException>(() => client.PingAsync(image, TestContext.Current.CancellationToken));

@@ -219,13 +219,13 @@ public class RegistryFaultTests
     private static RegistryClientOptions Options(List<string> log) => RegistryClientPushTests.Insecure() with
     {
         MaxRetries = 3,
-        Log = line =>
+        LoggerFactory = new TestLogs(line =>
         {
             lock (log)
             {
                 log.Add(line);
             }
-        },
+        }),
     };
 
     private static async Task AssertRegistryHasAsync(LocalRegistry registry, TestImage testImage)

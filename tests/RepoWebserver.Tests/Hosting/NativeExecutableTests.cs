@@ -78,6 +78,82 @@ public sealed class NativeExecutableTests : IClassFixture<NativeExecutableTests.
         }
     }
 
+    [Fact]
+    public async Task Run_RequestLoggingOff_LogsAWarningWithItsEventAndExceptionAsJsonAndNothingBelowTheLevels()
+    {
+        // Serilog's one trim warning is suppressed in the project file because no logging
+        // path of this executable needs what it warns about: this runs them in the binary as
+        // shipped. A summary that cannot be made (a ref naming a missing commit) answers 404
+        // and logs a source-generated warning with its exception; an object-map lookup
+        // without a map logs at Debug, below the minimum; request lines are off.
+        var repo = Fixtures.TempDirectory("aot-logging");
+        Peer.Check("cp", "-a", Fixtures.SmallRepo.ArchiveRepo, Path.Combine(repo, "repo"));
+        repo = Path.Combine(repo, "repo");
+        File.Delete(Path.Combine(repo, "summary"));
+        File.Delete(Path.Combine(repo, "summary.sig"));
+        File.WriteAllText(Path.Combine(repo, "refs/heads/partial"), new string('a', 64) + "\n");
+        var port = FreePort();
+        using var process = Process.Start(new ProcessStartInfo(Path.Combine(_published.Directory, "repo-webserver"))
+        {
+            ArgumentList = { "--repo", repo, "--urls", $"http://127.0.0.1:{port}", "--request-logging", "false" },
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            WorkingDirectory = Fixtures.TempDirectory("aot-logging-run"),
+        })!;
+        var lines = new List<string>();
+        process.OutputDataReceived += (_, e) =>
+        {
+            if (!string.IsNullOrEmpty(e.Data))
+            {
+                lock (lines)
+                {
+                    lines.Add(e.Data);
+                }
+            }
+        };
+        process.BeginOutputReadLine();
+        try
+        {
+            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}/") };
+            await WaitReadyAsync(http);
+
+            using var summary = await http.GetAsync("repo/summary");
+            using var lookup = await http.GetAsync("object-map/commits");
+            var refText = await http.GetStringAsync("repo/refs/heads/fixture/main");
+            await Task.Delay(500);
+
+            Assert.Equal(HttpStatusCode.NotFound, summary.StatusCode);
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, lookup.StatusCode);
+            Assert.Equal(Fixtures.SmallRepo.Commit2, refText.Trim());
+            List<System.Text.Json.JsonElement> events;
+            lock (lines)
+            {
+                events = [.. lines.Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement.Clone())];
+            }
+
+            // Compact JSON leaves @l out for Information.
+            static string Level(System.Text.Json.JsonElement e) => e.TryGetProperty("@l", out var l) ? l.GetString()! : "Information";
+            static string Category(System.Text.Json.JsonElement e) => e.TryGetProperty("SourceContext", out var c) ? c.GetString()! : "";
+            var warning = Assert.Single(events, e => e.TryGetProperty("EventId", out var id) && id.GetProperty("Id").GetInt32() == 301);
+            Assert.Equal("Warning", Level(warning));
+            Assert.Equal("OstreeContainer.RepoWebserver.Serving.GeneratedSummary", Category(warning));
+            Assert.Equal(repo, warning.GetProperty("Repo").GetString());
+            Assert.StartsWith("cannot generate a summary for {Repo}", warning.GetProperty("@mt").GetString(), StringComparison.Ordinal);
+            Assert.Contains(new string('a', 64), warning.GetProperty("@x").GetString(), StringComparison.Ordinal);
+            // The lifetime's start-up lines pass at Information; ASP.NET Core below Warning,
+            // Debug entries and request lines do not.
+            Assert.Contains(events, e => Category(e) == "Microsoft.Hosting.Lifetime" && Level(e) == "Information");
+            Assert.DoesNotContain(events, e => Category(e).StartsWith("Microsoft.AspNetCore", StringComparison.Ordinal) && Level(e) is "Information" or "Debug" or "Verbose");
+            Assert.DoesNotContain(events, e => Level(e) is "Debug" or "Verbose");
+            Assert.DoesNotContain(events, e => e.TryGetProperty("RequestPath", out _));
+        }
+        finally
+        {
+            process.Kill();
+            await process.WaitForExitAsync();
+        }
+    }
+
     [Theory]
     [InlineData(null, 2)]
     [InlineData("false", 1)]

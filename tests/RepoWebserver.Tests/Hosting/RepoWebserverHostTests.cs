@@ -1,4 +1,5 @@
 using System.Net;
+using Microsoft.Extensions.Logging;
 using OstreeContainer.RepoWebserver.Hosting;
 
 namespace OstreeContainer.RepoWebserver.Tests.Hosting;
@@ -17,6 +18,7 @@ public class RepoWebserverHostTests
         using var response = await http.GetAsync(endpoint);
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.DoesNotContain(server.Logs.Entries, e => e.Level >= LogLevel.Warning);
     }
 
     [Fact]
@@ -31,6 +33,33 @@ public class RepoWebserverHostTests
         using var response = await http.GetAsync("readyz");
 
         Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        var warning = Assert.Single(server.Logs.Entries, e => e.EventId.Id == 340);
+        Assert.Equal(LogLevel.Warning, warning.Level);
+        Assert.Contains(repo.Path, warning.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Get_WithRequestLogging_LogsOneLinePerRequestThroughTheApplicationsOwnLogger()
+    {
+        // The request logger is this application's, not Serilog's static one: with several
+        // servers in one process each logs its own requests (and a disposed one silences none).
+        await using var quiet = await RunningServer.StartAsync(Fixtures.SmallRepo.ArchiveRepo);
+        await using var server = await RunningServer.StartAsync(Fixtures.SmallRepo.ArchiveRepo, "--request-logging", "true");
+        using var http = server.CreateClient();
+
+        using var response = await http.GetAsync("repo/config");
+        // The line is written once the response has completed, which may be after the client saw it.
+        for (var i = 0; i < 100 && !server.Logs.Entries.Any(e => e.Category == "Serilog.AspNetCore.RequestLoggingMiddleware"); i++)
+        {
+            await Task.Delay(50);
+        }
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var line = Assert.Single(server.Logs.Entries, e => e.Category == "Serilog.AspNetCore.RequestLoggingMiddleware");
+        Assert.Equal(LogLevel.Information, line.Level);
+        Assert.Contains("/repo/config", line.Message, StringComparison.Ordinal);
+        Assert.Contains("200", line.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(quiet.Logs.Entries, e => e.Category == "Serilog.AspNetCore.RequestLoggingMiddleware");
     }
 
     [Fact]

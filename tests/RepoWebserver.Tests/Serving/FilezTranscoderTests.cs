@@ -1,4 +1,5 @@
 using System.IO.Compression;
+using Microsoft.Extensions.Logging;
 
 namespace OstreeContainer.RepoWebserver.Tests.Serving;
 
@@ -82,6 +83,12 @@ public class FilezTranscoderTests
         Assert.Equal(System.Net.HttpStatusCode.NotFound, second.StatusCode);
         // A failed transcode leaves nothing behind in the cache.
         Assert.Empty(Directory.EnumerateFiles(server.CacheDirectory));
+        // The operator learns why, for each 404: the object and the checksum mismatch.
+        var warnings = server.Logs.Entries.Where(e => e.EventId.Id == 300).ToList();
+        Assert.Equal(2, warnings.Count);
+        Assert.All(warnings, w => Assert.Equal(LogLevel.Warning, w.Level));
+        Assert.All(warnings, w => Assert.Contains(RepoCopies.ObjectUrl(checksum, "filez"), w.Message, StringComparison.Ordinal));
+        Assert.All(warnings, w => Assert.IsType<InvalidDataException>(w.Exception));
     }
 
     [Fact]

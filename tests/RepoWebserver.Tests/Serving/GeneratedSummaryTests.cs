@@ -1,4 +1,5 @@
 using System.Net;
+using Microsoft.Extensions.Logging;
 
 namespace OstreeContainer.RepoWebserver.Tests.Serving;
 
@@ -128,6 +129,41 @@ public class GeneratedSummaryTests
         // No correct summary can list that ref: there is none, and clients read the ref files.
         Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
         Assert.Empty(await response.Content.ReadAsByteArrayAsync());
+    }
+
+    [Fact]
+    public async Task Get_SummaryWhenARefNamesAMissingCommit_Answers404AndLogsAWarningWithTheCause()
+    {
+        // A partial repo whose ref names a commit it lacks: no correct summary can be made.
+        using var source = WithoutSummary();
+        var missing = new string('a', 64);
+        File.WriteAllText(Path.Combine(source.Path, "refs/heads/partial"), missing + "\n");
+        await using var server = await RunningServer.StartAsync(source.Path);
+        using var http = server.CreateClient();
+
+        using var response = await http.GetAsync("repo/summary");
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        var warning = Assert.Single(server.Logs.Entries, e => e.EventId.Id == 301);
+        Assert.Equal(LogLevel.Warning, warning.Level);
+        Assert.Equal(typeof(OstreeContainer.RepoWebserver.Serving.GeneratedSummary).FullName, warning.Category);
+        Assert.Contains(source.Path, warning.Message, StringComparison.Ordinal);
+        Assert.NotNull(warning.Exception);
+        Assert.Contains(missing, warning.Exception.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Get_SummaryOfAGoodRepo_LogsNothing()
+    {
+        // Control for the test above: a summary that can be made is no warning.
+        using var source = WithoutSummary();
+        await using var server = await RunningServer.StartAsync(source.Path);
+        using var http = server.CreateClient();
+
+        using var response = await http.GetAsync("repo/summary");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.DoesNotContain(server.Logs.Entries, e => e.Level >= LogLevel.Warning);
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using System.Net;
+using Microsoft.Extensions.Logging;
 
 namespace OstreeContainer.RepoWebserver.Tests.Upstream;
 
@@ -98,6 +99,11 @@ public class UpstreamForwarderTests
         using var response = await http.GetAsync("repo/objects/00/" + new string('0', 62) + ".filez");
 
         Assert.Equal(HttpStatusCode.BadGateway, response.StatusCode);
+        var warning = Assert.Single(server.Logs.Entries, e => e.EventId.Id == 320);
+        Assert.Equal(LogLevel.Warning, warning.Level);
+        Assert.Contains($"127.0.0.1:{deadPort}", warning.Message, StringComparison.Ordinal);
+        Assert.Contains("objects/00/" + new string('0', 62) + ".filez", warning.Message, StringComparison.Ordinal);
+        Assert.Contains("Connection refused", warning.Message, StringComparison.Ordinal);
     }
 
     /// <summary>A hard-linked copy of the OS repo without every second object file (in path order).</summary>
