@@ -1,11 +1,11 @@
-using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using OstreeContainer.Errors;
+using OstreeContainer.Oci;
 using OstreeContainer.Oci.Images;
 using OstreeContainer.Oci.Layout;
 using OstreeContainer.Oci.Registry;
 using OstreeContainer.Oci.Sources;
-using OstreeContainer.Oci;
 
 namespace OstreeContainer.ImageBuilder.Derivation;
 

@@ -1,7 +1,7 @@
-using OstreeContainer.Errors;
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
+using OstreeContainer.Errors;
 
 namespace OstreeContainer.Oci.Registry;
 

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+
 namespace OstreeContainer.Oci.Registry;
 
 /// <summary>

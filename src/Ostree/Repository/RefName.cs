@@ -1,5 +1,5 @@
-using OstreeContainer.Errors;
 using System.Text;
+using OstreeContainer.Errors;
 
 namespace OstreeContainer.Ostree.Repository;
 
