@@ -104,6 +104,24 @@ public class CommitImageBuilderTests
     }
 
     [Fact]
+    public async Task Build_MaxLayers_TheMinimumGivesOneChunkAndOneLessFailsNamingIt()
+    {
+        var small = Fixtures.SmallRepo;
+        // Layers the commit needs at least: one tree, one repo, one per delta to it (as ostree lists them), the meta layer.
+        var deltas = Peer.Ostree(small.ArchiveRepo, "static-delta", "list").Split('\n').Count(l => l.Trim().EndsWith(small.Commit2, StringComparison.Ordinal));
+        var minimum = 3 + deltas;
+
+        var result = await CommitImageBuilder.BuildToLayoutAsync(
+            Path.Combine(Fixtures.TempDirectory("image"), "layout"), "latest", Options(small.ArchiveRepo, "fixture/main", minimum), TestContext.Current.CancellationToken);
+        var e = await Assert.ThrowsAsync<ArgumentException>(() => CommitImageBuilder.BuildToLayoutAsync(
+            Path.Combine(Fixtures.TempDirectory("image"), "layout"), "latest", Options(small.ArchiveRepo, "fixture/main", minimum - 1), TestContext.Current.CancellationToken));
+
+        Assert.Equal(minimum, result.Layers.Count);
+        Assert.Equal([LayerKind.Tree, LayerKind.Repo, .. Enumerable.Repeat(LayerKind.Delta, deltas), LayerKind.Meta], result.Layers.Select(l => l.Kind));
+        Assert.Contains($"--max-layers {minimum - 1} is too small: this commit needs at least {minimum}", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Build_UnknownRef_FailsAndLeavesNoLayout()
     {
         var dir = Path.Combine(Fixtures.TempDirectory("image"), "layout");
