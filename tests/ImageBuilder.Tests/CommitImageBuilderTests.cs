@@ -1,4 +1,5 @@
 using System.Text.Json;
+using OstreeContainer.ImageFormat;
 using OstreeContainer.Oci.Layout;
 using OstreeContainer.Ostree.Repository;
 

@@ -1,5 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
+using OstreeContainer.Cli.Logging;
+using OstreeContainer.ImagePuller;
 using OstreeContainer.Oci.Images;
 
 namespace OstreeContainer.Cli.Commands;
@@ -19,7 +21,8 @@ internal static class InspectCommand
         {
             var output = parse.InvocationConfiguration.Output;
             var error = parse.InvocationConfiguration.Error;
-            using var client = registry.CreateClient(parse, line => error.WriteLine(line));
+            using var loggerFactory = CliLoggerProvider.CreateFactory(error.WriteLine, quiet: false);
+            using var client = registry.CreateClient(parse, loggerFactory);
             var info = await ImageImporter.InspectAsync(
                 PullCommand.ParseImage(parse.GetRequiredValue(image)),
                 client,

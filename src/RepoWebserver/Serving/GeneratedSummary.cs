@@ -53,7 +53,7 @@ public sealed class GeneratedSummary(OstreeRepo repo, ILogger<GeneratedSummary> 
             // repo completed by an upstream), leaves no correct summary to make. Without one
             // (404) clients read refs/heads/REF instead; an exception here used to answer 500,
             // which `ostree pull` retries and then fails on, for every ref.
-            Log.SummaryGenerationFailed(logger, repo.Path, e);
+            Log.SummaryGenerationFailed(logger, repo.Root, e);
             return null;
         }
 

@@ -123,7 +123,7 @@ public class RetryPolicyTests
     {
         InitialBackoff = TimeSpan.FromMilliseconds(1),
         MaxBackoff = TimeSpan.FromMilliseconds(2),
-        Log = log.Add,
+        LoggerFactory = new TestLogs(log.Add),
     };
 
     private sealed class FixedClock(DateTimeOffset now) : TimeProvider
