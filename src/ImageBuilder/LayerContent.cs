@@ -118,7 +118,7 @@ internal static class LayerContent
         var directories = new LayerDirectories(writer, _ => RootDirectory);
 
         // The skeleton `ostree init` makes, so the extracted repo opens and fscks as is.
-        foreach (var directory in new[] { "extensions", "objects", "refs/heads", "refs/mirrors", "refs/remotes", "state", "tmp" })
+        foreach (var directory in new[] { "extensions", "objects", RefKind.Head.RelativeDirectory(), RefKind.Mirror.RelativeDirectory(), RefKind.Remote.RelativeDirectory(), "state", "tmp" })
         {
             directories.EnsureParents($"{ImagePaths.RepoDirectory}/{directory}/x");
         }
@@ -153,7 +153,7 @@ internal static class LayerContent
         cancellationToken.ThrowIfCancellationRequested();
         if (refName is not null)
         {
-            AddRepoFile(writer, directories, $"refs/heads/{refName}", Encoding.ASCII.GetBytes(checksum + "\n"));
+            AddRepoFile(writer, directories, $"{RefKind.Head.RelativeDirectory()}/{refName}", Encoding.ASCII.GetBytes(checksum + "\n"));
         }
 
         foreach (var (path, index) in DeltaIndex.CreateAll(deltas).OrderBy(p => p.Key, StringComparer.Ordinal))
