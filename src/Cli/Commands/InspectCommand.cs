@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
+using OstreeContainer.Cli.Logging;
 using OstreeContainer.ImagePuller;
 using OstreeContainer.Oci.Images;
 
@@ -21,7 +22,8 @@ internal static class InspectCommand
             var output = parse.InvocationConfiguration.Output;
             var error = parse.InvocationConfiguration.Error;
             ImageInfo info;
-            using var client = registry.CreateClient(parse, line => error.WriteLine(line));
+            using var loggerFactory = CliLoggerProvider.CreateFactory(error.WriteLine, quiet: false);
+            using var client = registry.CreateClient(parse, loggerFactory);
             try
             {
                 info = await ImagePuller.ImagePuller.InspectAsync(
