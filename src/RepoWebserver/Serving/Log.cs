@@ -23,6 +23,6 @@ internal static partial class Log
     [LoggerMessage(303, LogLevel.Information, "/repo/{Path}: gone when resolved again; answering 404", EventName = "FileGone")]
     public static partial void FileGone(ILogger logger, string path);
 
-    [LoggerMessage(304, LogLevel.Warning, "{File}: shorter than its {Length} bytes while being sent; connection aborted", EventName = "FileTruncated")]
+    [LoggerMessage(304, LogLevel.Warning, "{File}: ended before the {Length} bytes promised were sent (truncated while being sent); connection aborted", EventName = "FileTruncated")]
     public static partial void FileTruncated(ILogger logger, string file, long length);
 }
