@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Headers;
+using OstreeContainer.Errors;
 using OstreeContainer.Oci.Images;
 
 namespace OstreeContainer.Oci.Registry;
@@ -114,7 +115,8 @@ internal sealed class PushOperations(RegistryConnection connection)
         var digest = Digest.Compute(manifest.Span);
         if (Digest.TryParse(reference, out var pinned) && pinned != digest)
         {
-            throw new ArgumentException($"the manifest's digest is {digest}, not the reference {pinned}", nameof(reference));
+            // The user named the image by a digest this manifest does not have: their input, not a bug.
+            throw new UserInputException($"the manifest's digest is {digest}, not the reference {pinned}");
         }
 
         var bytes = manifest.ToArray();
