@@ -1,4 +1,5 @@
 using System.Text.Json;
+using OstreeContainer.Errors;
 using OstreeContainer.ImageFormat;
 using OstreeContainer.Oci.Layout;
 using OstreeContainer.Ostree.Repository;
@@ -114,7 +115,7 @@ public class CommitImageBuilderTests
 
         var result = await CommitImageBuilder.BuildToLayoutAsync(
             Path.Combine(Fixtures.TempDirectory("image"), "layout"), "latest", Options(small.ArchiveRepo, "fixture/main", minimum), TestContext.Current.CancellationToken);
-        var e = await Assert.ThrowsAsync<ArgumentException>(() => CommitImageBuilder.BuildToLayoutAsync(
+        var e = await Assert.ThrowsAsync<UserInputException>(() => CommitImageBuilder.BuildToLayoutAsync(
             Path.Combine(Fixtures.TempDirectory("image"), "layout"), "latest", Options(small.ArchiveRepo, "fixture/main", minimum - 1), TestContext.Current.CancellationToken));
 
         Assert.Equal(minimum, result.Layers.Count);

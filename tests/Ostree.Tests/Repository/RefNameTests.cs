@@ -1,3 +1,4 @@
+using OstreeContainer.Errors;
 using OstreeContainer.Ostree.Objects;
 using OstreeContainer.Ostree.Repository;
 
@@ -96,7 +97,7 @@ public class RefNameTests
                     // Refused for its spelling, not for anything else about the repository.
                     Assert.NotEqual(0, run.ExitCode);
                     Assert.Contains($"Invalid refspec {refspec}", run.Stderr, StringComparison.Ordinal);
-                    Assert.Throws<ArgumentException>(() => RefName.Parse(refspec));
+                    Assert.Throws<UserInputException>(() => RefName.Parse(refspec));
                 }
             }
             finally
@@ -158,7 +159,7 @@ public class RefNameTests
         var run = Peer.Run("ostree", [$"--repo={repo}", "refs", "--create=", commit]);
 
         Assert.NotEqual(0, run.ExitCode);
-        Assert.Throws<ArgumentException>(() => RefName.Parse(""));
+        Assert.Throws<UserInputException>(() => RefName.Parse(""));
         Assert.False(RefName.IsValid(""));
         Assert.False(RefName.IsValidRemoteName(""));
     }
@@ -173,7 +174,7 @@ public class RefNameTests
         Peer.Ostree(repo, "refs", "--create=a\n", commit);
 
         Assert.True(File.Exists(Path.Combine(repo, "refs/heads/a")));
-        Assert.Throws<ArgumentException>(() => RefName.Parse("a\n"));
+        Assert.Throws<UserInputException>(() => RefName.Parse("a\n"));
         Assert.False(RefName.IsValid("a\n"));
     }
 
