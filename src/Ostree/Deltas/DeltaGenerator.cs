@@ -1,0 +1,69 @@
+using OstreeContainer.Ostree.Objects;
+using OstreeContainer.Ostree.Repository;
+using OstreeContainer.Ostree.Signing;
+using OstreeContainer.Ostree.Summaries;
+
+namespace OstreeContainer.Ostree.Deltas;
+
+/// <summary>
+/// What <c>static-delta generate</c> may choose; the defaults are ostree's
+/// (ostree-format.md §8.8). Sizes are bytes (ostree's MB options are 1000 x 1000 bytes).
+/// </summary>
+public sealed record DeltaGenerateOptions
+{
+    /// <summary>ostree's <c>--max-chunk-size</c> default, 32 MB: a new part starts past it.</summary>
+    public const long DefaultMaxChunkSize = 32_000_000;
+
+    /// <summary>ostree's <c>--min-fallback-size</c> default, 4 MB.</summary>
+    public const long DefaultMinFallbackSize = 4_000_000;
+
+    /// <summary>ostree's <c>--max-bsdiff-size</c> default, 128 MB.</summary>
+    public const long DefaultMaxBsdiffSize = 128_000_000;
+
+    /// <summary>Put the parts inside the superblock (<c>--inline</c>).</summary>
+    public bool Inline { get; init; }
+
+    /// <summary>A new part starts once a part's uncompressed objects pass this size.</summary>
+    public long MaxChunkSize { get; init; } = DefaultMaxChunkSize;
+
+    /// <summary>New files larger than this without a match become fallback objects; 0 disables fallbacks.</summary>
+    public long MinFallbackSize { get; init; } = DefaultMinFallbackSize;
+
+    /// <summary>Never encode a file as a bsdiff patch (<c>--disable-bsdiff</c>).</summary>
+    public bool DisableBsdiff { get; init; }
+
+    /// <summary>bsdiff only when the old and new file together fit this size.</summary>
+    public long MaxBsdiffSize { get; init; } = DefaultMaxBsdiffSize;
+
+    /// <summary>Keys to sign the superblock with (<c>--sign-type ed25519 --sign KEY</c>); the signed wrapper only <c>apply-offline</c> reads.</summary>
+    public IReadOnlyList<Ed25519SecretKey> SignKeys { get; init; } = [];
+
+    /// <summary>Parts, compression and bsdiff run on this many threads at most.</summary>
+    public int MaxParallelism { get; init; } = Environment.ProcessorCount;
+
+    /// <summary>Clock for the superblock timestamp.</summary>
+    public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+}
+
+/// <summary>What a generated delta holds.</summary>
+/// <param name="Name">From/to commits.</param>
+/// <param name="Directory">The delta directory under the repo.</param>
+/// <param name="Parts">Number of parts.</param>
+/// <param name="PartBytes">Bytes of all part files (or inline parts).</param>
+/// <param name="Fallbacks">Number of fallback objects.</param>
+/// <param name="FallbackBytes">Compressed bytes of the fallback objects.</param>
+/// <param name="SuperblockBytes">Length of the superblock file.</param>
+public sealed record DeltaGenerateResult(DeltaName Name, string Directory, int Parts, long PartBytes, int Fallbacks, long FallbackBytes, long SuperblockBytes);
+
+/// <summary>Generates static deltas natively, in ostree's format.</summary>
+public static class DeltaGenerator
+{
+    /// <summary>
+    /// Generates the delta <paramref name="from"/> (null: from scratch) to <paramref name="to"/>
+    /// into <c>deltas/…</c> of <paramref name="repo"/>, then refreshes the delta index and,
+    /// when the repo has a summary, the summary's delta list. An existing delta of the same
+    /// name is replaced only once the new one is complete.
+    /// </summary>
+    public static Task<DeltaGenerateResult> GenerateAsync(OstreeRepo repo, Checksum? from, Checksum to, DeltaGenerateOptions options, CancellationToken cancellationToken = default) =>
+        throw new NotImplementedException("DeltaGenerator: being written");
+}
