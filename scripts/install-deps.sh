@@ -48,6 +48,9 @@ missing=()
 for pkg in "${!want[@]}"; do
     [ -e "${want[$pkg]}" ] || missing+=("$pkg")
 done
+# static-delta parts are xz: the library calls liblzma.so.5 (libostree's own dependency),
+# whose path depends on the architecture, so ask the dynamic linker instead of a path.
+/sbin/ldconfig -p 2>/dev/null | grep -q 'liblzma\.so\.5 ' || missing+=(liblzma5)
 if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" != 0 ]; then
         echo "install-deps: missing packages ${missing[*]}; run as root or: apt-get install ${missing[*]}" >&2
