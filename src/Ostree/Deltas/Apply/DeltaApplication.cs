@@ -146,7 +146,7 @@ internal static class DeltaApplication
                     {
                         try
                         {
-                            return RunPart(tx, index, header, file, tempDirectory, failed.Token);
+                            return RunPart(tx, index, header, file, tempDirectory, parallelism, failed.Token);
                         }
                         catch
                         {
@@ -195,7 +195,7 @@ internal static class DeltaApplication
         return (written, present);
     }
 
-    private static (int Written, int Present) RunPart(RepoTransaction tx, int index, DeltaPartHeader header, byte[] file, string tempDirectory, CancellationToken cancellationToken)
+    private static (int Written, int Present) RunPart(RepoTransaction tx, int index, DeltaPartHeader header, byte[] file, string tempDirectory, int writers, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
         Span<byte> hash = stackalloc byte[Checksum.Length];
@@ -215,7 +215,7 @@ internal static class DeltaApplication
             throw e.WithContext($"part {index}");
         }
 
-        using var executor = new PartExecutor(tx, index, header, payload, tempDirectory);
+        using var executor = new PartExecutor(tx, index, header, payload, tempDirectory, writers);
         executor.Execute(cancellationToken);
         return (executor.Written, executor.Present);
     }
