@@ -28,6 +28,7 @@ internal sealed class PartExecutor : IDisposable
     private readonly DeltaPartPayload _payload;
     private readonly string _tempDirectory;
     private readonly ContentBuffer _buffer;
+    private readonly bool[] _have;
 
     // Where the operation being executed starts, for messages.
     private int _opIndex;
@@ -50,8 +51,10 @@ internal sealed class PartExecutor : IDisposable
     private Checksum? _readSourceName;
     private ReadSource? _readSource;
 
-    public PartExecutor(RepoTransaction tx, int part, DeltaPartHeader header, DeltaPartPayload payload, string tempDirectory, int writers)
+    /// <param name="have">Per object of the header, whether the repository had it when the part was read.</param>
+    public PartExecutor(RepoTransaction tx, int part, DeltaPartHeader header, bool[] have, DeltaPartPayload payload, string tempDirectory, int writers)
     {
+        _have = have;
         _writers = Math.Max(1, writers);
         _slots = new SemaphoreSlim(_writers);
         _tx = tx;
@@ -152,7 +155,7 @@ internal sealed class PartExecutor : IDisposable
                 Fail($"{Describe(obj)}: this object type is not written from a delta part");
             }
 
-            if (_tx.HasObject(obj.Checksum, obj.Type))
+            if (_have[_next])
             {
                 Present++;
             }
@@ -182,7 +185,7 @@ internal sealed class PartExecutor : IDisposable
             var size = ReadVarint(ops, ref pos, "size");
             var offset = ReadVarint(ops, ref pos, "offset");
             var content = _payload.Blob.Slice(PayloadRange(offset, size, out var n), n);
-            if (_tx.HasObject(obj.Checksum, ObjectType.File))
+            if (_have[_next])
             {
                 Present++;
             }
@@ -216,7 +219,7 @@ internal sealed class PartExecutor : IDisposable
 
         _open = obj;
         _openHeader = header;
-        _openPresent = _tx.HasObject(obj.Checksum, ObjectType.File);
+        _openPresent = _have[_next];
         if (_openPresent)
         {
             _buffer.Reset();
