@@ -88,7 +88,7 @@ internal static class ApplyFixtures
     private static OddDeltas MakeOdd()
     {
         var dir = Path.Combine(Fixtures.TempDirectory("odd"), "odd");
-        var script = Path.Combine(Fixtures.RepositoryRoot, "tests", "Ostree.Tests", "Deltas", "make-odd-deltas.sh");
+        var script = Path.Combine(Fixtures.RepositoryRoot, "tests", "Ostree.Tests", "Deltas", "Apply", "make-odd-deltas.sh");
         Peer.Run("bash", [script, dir]).EnsureSuccess("make-odd-deltas.sh");
         var values = File.ReadLines(Path.Combine(dir, "commits.env")).Select(l => l.Split('=', 2)).ToDictionary(p => p[0], p => p[1], StringComparer.Ordinal);
         return new OddDeltas(dir, values["O1"], values["O2"]);

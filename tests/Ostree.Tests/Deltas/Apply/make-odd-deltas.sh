@@ -7,6 +7,9 @@
 # fallback entry (default --min-fallback-size).
 set -euo pipefail
 OUT=${1:?usage: make-odd-deltas.sh OUT}
+for tool in ostree setfattr python3; do
+  command -v "$tool" >/dev/null || { echo "make-odd-deltas.sh: '$tool' is missing (apt-get install ostree attr python3)" >&2; exit 1; }
+done
 export LC_ALL=C TZ=UTC
 umask 022
 rm -rf -- "$OUT"; mkdir -p -- "$OUT"; cd "$OUT"
