@@ -54,6 +54,8 @@ public sealed class ApplyTests
     [InlineData("scratch-inline", "archive")]
     [InlineData("scratch-inline", "bare-user")]
     [InlineData("scratch-inline", "bare")]
+    [InlineData("scratch-parts", "archive")]
+    [InlineData("scratch-parts", "bare-user")]
     [InlineData("delta", "archive")]
     [InlineData("delta", "bare-user")]
     [InlineData("delta", "bare")]
@@ -65,6 +67,11 @@ public sealed class ApplyTests
 
         var theirs = Base("bare-user");
         Peer.Ostree(theirs, "static-delta", "apply-offline", odd.Delta(delta));
+        if (delta == "scratch-parts")
+        {
+            Assert.True(Directory.GetFiles(odd.Delta(delta)).Length > 3, "ostree split the delta into several parts");
+        }
+
         var ours = Base(mode);
 
         await DeltaApplier.ApplyOfflineAsync(OstreeRepo.Open(ours), odd.Delta(delta), new DeltaApplyOptions());

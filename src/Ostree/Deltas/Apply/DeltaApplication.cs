@@ -271,9 +271,10 @@ internal static class DeltaApplication
                 CheckLength(index, header, (ulong)stream.Length);
             }
 
-            // Grow with what really arrives, never trusting the declared size for an allocation.
+            // A seekable stream has shown its length; otherwise grow with what really arrives,
+            // never trusting the declared size for an allocation.
             var size = (int)header.Size;
-            var data = new byte[Math.Min(size, ReadChunk)];
+            var data = new byte[stream.CanSeek ? size : Math.Min(size, ReadChunk)];
             var filled = 0;
             while (true)
             {

@@ -3,7 +3,7 @@
 # user.* xattrs, symlinks, empty files, a file that shrinks, one that moves, one over the
 # fallback size) and static deltas between them made by the real ostree, each in its own
 # directory (--filename=DIR/superblock: ostree writes the parts beside the superblock):
-# from-scratch, from-scratch inline, O1->O2 (rollsum and bsdiff), and from-scratch with a
+# from-scratch, from-scratch inline, from-scratch in 1 MB parts, O1->O2 (rollsum and bsdiff), and from-scratch with a
 # fallback entry (default --min-fallback-size).
 set -euo pipefail
 OUT=${1:?usage: make-odd-deltas.sh OUT}
@@ -53,9 +53,10 @@ printf 'new file\n' > "$T2/a/new"
 ostree --repo="$R" init --mode=archive
 O1=$(ostree --repo="$R" commit --branch=odd --subject=one --timestamp='2024-01-01 00:00:00 +0000' --add-detached-metadata-string=odd.note=first "$T1")
 O2=$(ostree --repo="$R" commit --branch=odd --subject=two --timestamp='2024-01-02 00:00:00 +0000' --add-detached-metadata-string=odd.note=second "$T2")
-mkdir -p "$OUT/scratch" "$OUT/scratch-inline" "$OUT/delta" "$OUT/scratch-fallback"
+mkdir -p "$OUT/scratch" "$OUT/scratch-inline" "$OUT/scratch-parts" "$OUT/delta" "$OUT/scratch-fallback"
 ostree --repo="$R" static-delta generate --empty --to="$O2" --min-fallback-size=0 --filename="$OUT/scratch/superblock" >/dev/null
 ostree --repo="$R" static-delta generate --empty --to="$O2" --min-fallback-size=0 --inline --filename="$OUT/scratch-inline/superblock" >/dev/null
+ostree --repo="$R" static-delta generate --empty --to="$O2" --min-fallback-size=0 --max-chunk-size=1 --filename="$OUT/scratch-parts/superblock" >/dev/null
 ostree --repo="$R" static-delta generate --from="$O1" --to="$O2" --min-fallback-size=0 --filename="$OUT/delta/superblock" >/dev/null
 ostree --repo="$R" static-delta generate --empty --to="$O2" --filename="$OUT/scratch-fallback/superblock" >/dev/null
 printf 'O1=%s\nO2=%s\n' "$O1" "$O2" > "$OUT/commits.env"
