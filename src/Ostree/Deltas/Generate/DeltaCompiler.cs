@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Collections.Concurrent;
+using System.Runtime.ExceptionServices;
 using OstreeContainer.Ostree.GVariant;
 using OstreeContainer.Ostree.Objects;
 using OstreeContainer.Ostree.Repository;
@@ -39,8 +40,8 @@ internal static class DeltaCompiler
             // Parts compress independently: largest first keeps every core busy to the end.
             var encoded = new EncodedPart[plan.Parts.Count];
             var order = Enumerable.Range(0, plan.Parts.Count).OrderByDescending(i => plan.Parts[i].Sum(x => x.PayloadLength)).ToArray();
-            Parallel.ForEach(order, parallel, i =>
-                encoded[i] = PartEncoder.Encode(repo, plan.Parts[i], options.CompressionPreset, Path.Combine(staging, i.ToString(System.Globalization.CultureInfo.InvariantCulture)), options.Inline, cancellationToken));
+            Unwrap(() => Parallel.ForEach(order, parallel, i =>
+                encoded[i] = PartEncoder.Encode(repo, plan.Parts[i], options.CompressionPreset, Path.Combine(staging, i.ToString(System.Globalization.CultureInfo.InvariantCulture)), options.Inline, cancellationToken)));
 
             var superblock = BuildSuperblock(repo, name, plan, encoded, options);
             var superblockBytes = superblock.Serialize();
@@ -80,13 +81,13 @@ internal static class DeltaCompiler
             .OrderBy(m => m.Type == ObjectType.DirTree)
             .ToList();
         var metadataItems = new DeltaItem[newMetadata.Count];
-        Parallel.For(0, newMetadata.Count, parallel, i =>
+        Unwrap(() => Parallel.For(0, newMetadata.Count, parallel, i =>
         {
             var (type, checksum) = newMetadata[i];
             var bytes = repo.TryReadMetadataBytes(checksum, type)
                 ?? throw new InvalidDataException($"{type.Name()} {checksum} is missing from {repo.Root}");
             metadataItems[i] = DeltaItem.ForMetadata(type, checksum, bytes);
-        });
+        }));
 
         var newFiles = toClosure.FileOrder.Where(c => fromClosure?.Files.ContainsKey(c) != true).ToList();
         var headers = ReadHeaders(repo, newFiles, parallel);
@@ -111,7 +112,7 @@ internal static class DeltaCompiler
                     .Where(p => (oldHeaders[p.Value].Header.Mode & OtherRead) != 0)
                     .OrderByDescending(p => headers[p.Key].Size)
                     .ToList();
-                Parallel.ForEach(jobs, parallel, pair =>
+                Unwrap(() => Parallel.ForEach(jobs, parallel, pair =>
                 {
                     var (target, source) = (pair.Key, pair.Value);
                     var (header, size) = headers[target];
@@ -127,7 +128,7 @@ internal static class DeltaCompiler
                     {
                         bsdiff[target] = DeltaItem.ForBsdiff(target, header, size, source, Bsdiff.Diff(oldData, newData));
                     }
-                });
+                }));
             }
         }
 
@@ -236,7 +237,7 @@ internal static class DeltaCompiler
     private static Dictionary<Checksum, (FileHeader Header, long Size)> ReadHeaders(OstreeRepo repo, List<Checksum> files, ParallelOptions parallel)
     {
         var results = new (FileHeader, long)[files.Count];
-        Parallel.For(0, files.Count, parallel, i =>
+        Unwrap(() => Parallel.For(0, files.Count, parallel, i =>
         {
             try
             {
@@ -246,7 +247,7 @@ internal static class DeltaCompiler
             {
                 throw new InvalidDataException($"file {files[i]} is missing from {repo.Root}");
             }
-        });
+        }));
 
         var map = new Dictionary<Checksum, (FileHeader, long)>(files.Count);
         for (var i = 0; i < files.Count; i++)
@@ -255,6 +256,21 @@ internal static class DeltaCompiler
         }
 
         return map;
+    }
+
+    // Parallel loops wrap failures in AggregateException; callers get the first real error,
+    // one clear line, as from a sequential loop.
+    private static void Unwrap(Action loop)
+    {
+        try
+        {
+            loop();
+        }
+        catch (AggregateException e)
+        {
+            var first = e.Flatten().InnerExceptions.FirstOrDefault(x => x is not OperationCanceledException) ?? e.InnerExceptions[0];
+            ExceptionDispatchInfo.Capture(first).Throw();
+        }
     }
 
     private static DeltaSuperblock BuildSuperblock(OstreeRepo repo, DeltaName name, DeltaPlan plan, EncodedPart[] parts, DeltaGenerateOptions options)
