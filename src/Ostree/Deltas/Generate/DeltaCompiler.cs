@@ -39,7 +39,7 @@ internal static class DeltaCompiler
         {
             // Parts compress independently: largest first keeps every core busy to the end.
             var encoded = new EncodedPart[plan.Parts.Count];
-            var order = Enumerable.Range(0, plan.Parts.Count).OrderByDescending(i => plan.Parts[i].Sum(x => x.PayloadLength)).ToArray();
+            var order = Enumerable.Range(0, plan.Parts.Count).OrderByDescending(i => plan.Parts[i].Compression == DeltaPartCompression.None ? 0 : plan.Parts[i].Items.Sum(x => x.PayloadLength)).ToArray();
             Unwrap(() => Parallel.ForEach(order, parallel, i =>
                 encoded[i] = PartEncoder.Encode(repo, plan.Parts[i], options.CompressionPreset, Path.Combine(staging, i.ToString(System.Globalization.CultureInfo.InvariantCulture)), options.Inline, cancellationToken)));
 
@@ -67,7 +67,7 @@ internal static class DeltaCompiler
         }
     }
 
-    private sealed record DeltaPlan(byte[] CommitObject, List<List<DeltaItem>> Parts, List<DeltaFallback> Fallbacks);
+    private sealed record DeltaPlan(byte[] CommitObject, List<PlannedPart> Parts, List<DeltaFallback> Fallbacks);
 
     private static DeltaPlan Plan(OstreeRepo repo, Checksum? from, Checksum to, DeltaGenerateOptions options, ParallelOptions parallel)
     {
@@ -160,8 +160,8 @@ internal static class DeltaCompiler
             if (options.MinFallbackSize > 0 && size > options.MinFallbackSize)
             {
                 // ostree_repo_query_object_storage_size: the loose object file's length.
-                var stored = new FileInfo(repo.ObjectPath(checksum, ObjectType.File)).Length;
-                fallbacks.Add(new DeltaFallback(ObjectType.File, checksum, (ulong)stored, (ulong)size));
+                var storage = new FileInfo(repo.ObjectPath(checksum, ObjectType.File)).Length;
+                fallbacks.Add(new DeltaFallback(ObjectType.File, checksum, (ulong)storage, (ulong)size));
                 continue;
             }
 
@@ -170,13 +170,35 @@ internal static class DeltaCompiler
 
         var names = toClosure.Files;
         plain.Sort((a, b) => CompareForCompression(a, b, names));
-        var sequence = metadataItems
+
+        // Files that are already compressed (gzip'd man pages and changelogs, images…) go
+        // last, into parts stored without xz: xz cannot shrink them and would spend most of
+        // its time on them. Clients accept either compression byte (ostree-format.md §8.3).
+        var stored = plain.Where(x => IsPrecompressed(names[x.Checksum])).ToList();
+        plain.RemoveAll(x => IsPrecompressed(names[x.Checksum]));
+        var compressed = metadataItems
             .Concat(rollsum.Values.OrderBy(x => walkIndex[x.Checksum]))
             .Concat(bsdiff.Values.OrderBy(x => walkIndex[x.Checksum]))
             .Concat(plain)
             .Concat(symlinks);
-        return new DeltaPlan(toClosure.CommitObject, Split(sequence, options.MaxChunkSize), fallbacks);
+        var parts = Split(compressed, options.MaxChunkSize, DeltaPartCompression.Xz);
+        if (stored.Count > 0)
+        {
+            parts.AddRange(Split(stored, options.MaxChunkSize, DeltaPartCompression.None));
+        }
+
+        return new DeltaPlan(toClosure.CommitObject, parts, fallbacks);
     }
+
+    // Extensions of formats that are compressed already; every name of the object must have one.
+    private static readonly HashSet<string> PrecompressedExtensions = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "gz", "tgz", "xz", "txz", "bz2", "tbz2", "zst", "zstd", "lz4", "lzma", "lz", "br", "7z", "zip", "jar", "whl", "apk",
+        "deb", "rpm", "png", "jpg", "jpeg", "gif", "webp", "avif", "woff", "woff2", "mp3", "ogg", "opus", "mp4", "webm",
+    };
+
+    private static bool IsPrecompressed(List<string> names) =>
+        names.TrueForAll(n => PrecompressedExtensions.Contains(Extension(n)));
 
     // Groups plain files by extension, then name, so alike content shares an xz window.
     private static int CompareForCompression(DeltaItem a, DeltaItem b, Dictionary<Checksum, List<string>> names)
@@ -208,9 +230,9 @@ internal static class DeltaCompiler
     // ostree's split rule: before a whole object, start a new part when the payload plus
     // the object would pass the limit; before a rollsum or bsdiff object, when the payload
     // already has. Its uncompressed size counts what ostree's part header counts.
-    private static List<List<DeltaItem>> Split(IEnumerable<DeltaItem> items, long maxChunkSize)
+    private static List<PlannedPart> Split(IEnumerable<DeltaItem> items, long maxChunkSize, DeltaPartCompression compression)
     {
-        var parts = new List<List<DeltaItem>>();
+        var parts = new List<PlannedPart>();
         var current = new List<DeltaItem>();
         long payload = 0;
         foreach (var item in items)
@@ -220,7 +242,7 @@ internal static class DeltaCompiler
                 : payload > maxChunkSize;
             if (current.Count > 0 && full)
             {
-                parts.Add(current);
+                parts.Add(new PlannedPart(current, compression));
                 current = [];
                 payload = 0;
             }
@@ -230,7 +252,11 @@ internal static class DeltaCompiler
         }
 
         // ostree always finishes the last part, even an empty one (an empty commit).
-        parts.Add(current);
+        if (current.Count > 0 || parts.Count == 0)
+        {
+            parts.Add(new PlannedPart(current, compression));
+        }
+
         return parts;
     }
 
