@@ -29,7 +29,7 @@ internal static class PartEncoder
     private static readonly GVariantType XattrTableType = GVariantType.Parse("aa(ayay)");
 
     /// <summary>
-    /// Encodes <paramref name="items"/> as one part, compressed with xz at
+    /// Encodes <paramref name="part"/>; xz parts are compressed at
     /// <paramref name="preset"/>; writes it to <paramref name="path"/> unless
     /// <paramref name="keepInline"/>, in which case the bytes are returned.
     /// </summary>
