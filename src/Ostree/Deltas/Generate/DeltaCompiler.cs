@@ -19,6 +19,9 @@ internal static class DeltaCompiler
     // "OSTSGNDT" as a big-endian t: the signed superblock wrapper (taya{sv}), §8.7.
     private const ulong SignedMagic = 0x4F535453474E4454;
 
+    // xz preset for parts of already-compressed files.
+    private const int PrecompressedPreset = 0;
+
     // S_IROTH: ostree only diffs against old files every client can read.
     private const uint OtherRead = 0x4;
 
@@ -39,9 +42,9 @@ internal static class DeltaCompiler
         {
             // Parts compress independently: largest first keeps every core busy to the end.
             var encoded = new EncodedPart[plan.Parts.Count];
-            var order = Enumerable.Range(0, plan.Parts.Count).OrderByDescending(i => plan.Parts[i].Compression == DeltaPartCompression.None ? 0 : plan.Parts[i].Items.Sum(x => x.PayloadLength)).ToArray();
+            var order = Enumerable.Range(0, plan.Parts.Count).OrderByDescending(i => plan.Parts[i].Items.Sum(x => x.PayloadLength) * (plan.Parts[i].Preset + 1)).ToArray();
             Unwrap(() => Parallel.ForEach(order, parallel, i =>
-                encoded[i] = PartEncoder.Encode(repo, plan.Parts[i], options.CompressionPreset, Path.Combine(staging, i.ToString(System.Globalization.CultureInfo.InvariantCulture)), options.Inline, cancellationToken)));
+                encoded[i] = PartEncoder.Encode(repo, plan.Parts[i], Path.Combine(staging, i.ToString(System.Globalization.CultureInfo.InvariantCulture)), options.Inline, cancellationToken)));
 
             var superblock = BuildSuperblock(repo, name, plan, encoded, options);
             var superblockBytes = superblock.Serialize();
@@ -172,8 +175,9 @@ internal static class DeltaCompiler
         plain.Sort((a, b) => CompareForCompression(a, b, names));
 
         // Files that are already compressed (gzip'd man pages and changelogs, images…) go
-        // last, into parts stored without xz: xz cannot shrink them and would spend most of
-        // its time on them. Clients accept either compression byte (ostree-format.md §8.3).
+        // last, into parts xz'd at its fastest preset: no preset shrinks them, and a slow one
+        // spends much of its time there. (Not stored uncompressed: ostree 2022.7 mmaps an
+        // uncompressed part file at offset 1, which fails, so show and apply-offline refuse it.)
         var stored = plain.Where(x => IsPrecompressed(names[x.Checksum])).ToList();
         plain.RemoveAll(x => IsPrecompressed(names[x.Checksum]));
         var compressed = metadataItems
@@ -181,10 +185,10 @@ internal static class DeltaCompiler
             .Concat(bsdiff.Values.OrderBy(x => walkIndex[x.Checksum]))
             .Concat(plain)
             .Concat(symlinks);
-        var parts = Split(compressed, options.MaxChunkSize, DeltaPartCompression.Xz);
+        var parts = Split(compressed, options.MaxChunkSize, options.CompressionPreset);
         if (stored.Count > 0)
         {
-            parts.AddRange(Split(stored, options.MaxChunkSize, DeltaPartCompression.None));
+            parts.AddRange(Split(stored, options.MaxChunkSize, PrecompressedPreset));
         }
 
         return new DeltaPlan(toClosure.CommitObject, parts, fallbacks);
@@ -230,7 +234,7 @@ internal static class DeltaCompiler
     // ostree's split rule: before a whole object, start a new part when the payload plus
     // the object would pass the limit; before a rollsum or bsdiff object, when the payload
     // already has. Its uncompressed size counts what ostree's part header counts.
-    private static List<PlannedPart> Split(IEnumerable<DeltaItem> items, long maxChunkSize, DeltaPartCompression compression)
+    private static List<PlannedPart> Split(IEnumerable<DeltaItem> items, long maxChunkSize, int preset)
     {
         var parts = new List<PlannedPart>();
         var current = new List<DeltaItem>();
@@ -242,7 +246,7 @@ internal static class DeltaCompiler
                 : payload > maxChunkSize;
             if (current.Count > 0 && full)
             {
-                parts.Add(new PlannedPart(current, compression));
+                parts.Add(new PlannedPart(current, preset));
                 current = [];
                 payload = 0;
             }
@@ -254,7 +258,7 @@ internal static class DeltaCompiler
         // ostree always finishes the last part, even an empty one (an empty commit).
         if (current.Count > 0 || parts.Count == 0)
         {
-            parts.Add(new PlannedPart(current, compression));
+            parts.Add(new PlannedPart(current, preset));
         }
 
         return parts;

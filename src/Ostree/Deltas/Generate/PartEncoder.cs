@@ -9,8 +9,8 @@ using OstreeContainer.Ostree.Summaries;
 
 namespace OstreeContainer.Ostree.Deltas.Generate;
 
-/// <summary>The objects of one part, in order, and how the part is compressed.</summary>
-internal sealed record PlannedPart(List<DeltaItem> Items, DeltaPartCompression Compression);
+/// <summary>The objects of one part, in order, and the xz preset it is compressed with.</summary>
+internal sealed record PlannedPart(List<DeltaItem> Items, int Preset);
 
 /// <summary>An encoded part: its header for the superblock and, for inline deltas, its bytes.</summary>
 internal sealed record EncodedPart(DeltaPartHeader Header, byte[]? InlineBytes);
@@ -29,11 +29,11 @@ internal static class PartEncoder
     private static readonly GVariantType XattrTableType = GVariantType.Parse("aa(ayay)");
 
     /// <summary>
-    /// Encodes <paramref name="part"/>; xz parts are compressed at
-    /// <paramref name="preset"/>; writes it to <paramref name="path"/> unless
+    /// Encodes <paramref name="part"/>, compressed with xz at its preset;
+    /// writes it to <paramref name="path"/> unless
     /// <paramref name="keepInline"/>, in which case the bytes are returned.
     /// </summary>
-    public static EncodedPart Encode(OstreeRepo repo, PlannedPart part, int preset, string path, bool keepInline, CancellationToken cancellationToken)
+    public static EncodedPart Encode(OstreeRepo repo, PlannedPart part, string path, bool keepInline, CancellationToken cancellationToken)
     {
         var items = part.Items;
         var modes = new List<DeltaPartMode>();
@@ -111,8 +111,9 @@ internal static class PartEncoder
             WriteOffset(span.Slice(at + (2 * width), width), modesBytes.Length);
 
             cancellationToken.ThrowIfCancellationRequested();
-            ReadOnlySpan<byte> body = part.Compression == DeltaPartCompression.Xz ? Xz.Compress(span, preset) : span;
-            var kind = (byte)part.Compression;
+            // Always xz: ostree reads an uncompressed part file by mmap at offset 1, which fails.
+            var body = Xz.Compress(span, part.Preset);
+            const byte kind = (byte)DeltaPartCompression.Xz;
             Span<byte> digest = stackalloc byte[Checksum.Length];
             using (var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256))
             {

@@ -44,6 +44,16 @@ public sealed class GenerateOddTreeTests
         var objects = superblock.Parts.SelectMany(p => p.Objects).ToList();
         Assert.DoesNotContain(objects, o => o.Type == ObjectType.Commit);
         Assert.Equal(objects.Count, objects.Distinct().Count());
+        for (var i = 0; i < superblock.Parts.Count; i++)
+        {
+            // Our payload is laid out by hand (no intermediate copy): it must be the normal
+            // form the GVariant writer produces, and the header must describe the file.
+            var file = File.ReadAllBytes(Path.Combine(repo, result.Name.PartPath(i)));
+            Assert.Equal(superblock.Parts[i].Checksum, Checksum.Compute(file));
+            Assert.Equal((ulong)file.Length, superblock.Parts[i].Size);
+            var raw = file[0] == (byte)DeltaPartCompression.Xz ? Xz.Decompress(file.AsSpan(1)) : file[1..];
+            Assert.Equal(raw, DeltaPartFile.Decode(file).Serialize());
+        }
         Assert.Equal("true", OstreeRepo.Open(repo).Config.Get("core", "indexed-deltas"));
         Assert.True(File.Exists(Path.Combine(repo, DeltaName.IndexPathFor(odd.C2))));
         Assert.Equal([result.Name], Summary.Parse(File.ReadAllBytes(Path.Combine(repo, "summary"))).StaticDeltas.Select(d => d.Name));
