@@ -19,6 +19,10 @@ internal static class DeltaCompiler
     // "OSTSGNDT" as a big-endian t: the signed superblock wrapper (taya{sv}), §8.7.
     private const ulong SignedMagic = 0x4F535453474E4454;
 
+    // Smallest part made only to spread compression across cores: below this, one more xz
+    // stream costs more in lost matches than the time it saves.
+    private const long BalancedPartFloor = 1_000_000;
+
     // xz preset for parts of already-compressed files.
     private const int PrecompressedPreset = 0;
 
@@ -74,8 +78,10 @@ internal static class DeltaCompiler
 
     private static DeltaPlan Plan(OstreeRepo repo, Checksum? from, Checksum to, DeltaGenerateOptions options, ParallelOptions parallel)
     {
+        // The two walks are independent reads of many small dirtrees: run them side by side.
+        var fromWalk = from is { } f ? Task.Run(() => CommitClosure.Walk(repo, f), parallel.CancellationToken) : null;
         var toClosure = CommitClosure.Walk(repo, to);
-        var fromClosure = from is { } f ? CommitClosure.Walk(repo, f) : null;
+        var fromClosure = fromWalk?.GetAwaiter().GetResult();
 
         // New metadata, the target commit excepted: it travels in the superblock.
         var newMetadata = toClosure.MetadataOrder
@@ -185,7 +191,12 @@ internal static class DeltaCompiler
             .Concat(bsdiff.Values.OrderBy(x => walkIndex[x.Checksum]))
             .Concat(plain)
             .Concat(symlinks);
-        var parts = Split(compressed, options.MaxChunkSize, options.CompressionPreset);
+        // A small delta would be one part compressed on one core: split it evenly across the
+        // cores instead (never past ostree's limit, never below BalancedPartFloor).
+        var compressedItems = compressed.ToList();
+        var total = compressedItems.Sum(x => x.PayloadLength);
+        var balanced = Math.Max(BalancedPartFloor, (total / options.MaxParallelism) + 1);
+        var parts = Split(compressedItems, Math.Min(options.MaxChunkSize, balanced), options.CompressionPreset);
         if (stored.Count > 0)
         {
             parts.AddRange(Split(stored, options.MaxChunkSize, PrecompressedPreset));
