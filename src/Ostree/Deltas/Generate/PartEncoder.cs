@@ -25,6 +25,9 @@ internal static class PartEncoder
     // Members of (a(uuu)aa(ayay)ayay) before the last: modes, xattrs, blob.
     private const int FramedMembers = 3;
 
+    // The BCJ filter is used when more than 1/X86ShareDivisor of the blob is x86 code.
+    private const int X86ShareDivisor = 3;
+
     private static readonly GVariantType ModesType = GVariantType.Parse("a(uuu)");
     private static readonly GVariantType XattrTableType = GVariantType.Parse("aa(ayay)");
 
@@ -101,7 +104,7 @@ internal static class PartEncoder
             modesBytes.CopyTo(span);
             var blobStart = modesBytes.Length + xattrBytes.Length;
             xattrBytes.CopyTo(span[modesBytes.Length..]);
-            FillBlob(repo, items, span.Slice(blobStart, (int)blobLength), cancellationToken);
+            var x86Code = FillBlob(repo, items, span.Slice(blobStart, (int)blobLength), cancellationToken);
             ops.WrittenSpan.CopyTo(span[(blobStart + (int)blobLength)..]);
 
             // Tuple framing: end offsets of the non-last variable members, last member's first.
@@ -112,7 +115,10 @@ internal static class PartEncoder
 
             cancellationToken.ThrowIfCancellationRequested();
             // Always xz: ostree reads an uncompressed part file by mmap at offset 1, which fails.
-            var body = Xz.Compress(span, part.Preset);
+            // Mostly x86 machine code: add the BCJ filter, a few percent smaller for free.
+            var body = part.Preset > 0 && x86Code * X86ShareDivisor > blobLength
+                ? XzFilterEncoder.Compress(span, part.Preset, x86: true)
+                : Xz.Compress(span, part.Preset);
             const byte kind = (byte)DeltaPartCompression.Xz;
             Span<byte> digest = stackalloc byte[Checksum.Length];
             using (var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256))
@@ -145,9 +151,11 @@ internal static class PartEncoder
         }
     }
 
-    private static void FillBlob(OstreeRepo repo, IReadOnlyList<DeltaItem> items, Span<byte> blob, CancellationToken cancellationToken)
+    // Returns how many blob bytes belong to x86 ELF files.
+    private static long FillBlob(OstreeRepo repo, IReadOnlyList<DeltaItem> items, Span<byte> blob, CancellationToken cancellationToken)
     {
         var at = 0;
+        long x86 = 0;
         foreach (var item in items)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -162,6 +170,11 @@ internal static class PartEncoder
                     break;
                 case DeltaItemKind.Content:
                     ContentReader.ReadInto(repo, item.Checksum, target);
+                    if (IsX86Elf(target))
+                    {
+                        x86 += target.Length;
+                    }
+
                     break;
                 case DeltaItemKind.Rollsum:
                     item.Source.Bytes.CopyTo(target);
@@ -175,7 +188,13 @@ internal static class PartEncoder
 
             at += target.Length;
         }
+
+        return x86;
     }
+
+    // ELF magic, then e_machine (little-endian, offset 18): EM_386 (3) or EM_X86_64 (62).
+    private static bool IsX86Elf(ReadOnlySpan<byte> file) =>
+        file.Length > 20 && file.StartsWith("\u007fELF"u8) && file[5] == 1 && BinaryPrimitives.ReadUInt16LittleEndian(file[18..]) is 3 or 62;
 
     // The blob holds the new file's bytes between matches, in order.
     private static void CopyUnmatched(OstreeRepo repo, DeltaItem item, Span<byte> target)

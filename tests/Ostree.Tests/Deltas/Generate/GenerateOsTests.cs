@@ -24,7 +24,16 @@ public sealed class GenerateOsTests
         var g = C1ToC2.Value;
         var show = GenerateOracle.Show(g.Repo, g.Result.Name);
         Assert.Contains("Number of fallback entries: 0", show, StringComparison.Ordinal);
-        Assert.Contains("bspatch=", show, StringComparison.Ordinal);
+
+        // The same choices as ostree: as many files opened (rollsum + bsdiff), patched and
+        // closed as in ostree's own delta of this pair, which the fixture keeps.
+        var theirs = Peer.Ostree(os.Repo, "static-delta", "show", g.Result.Name.ToString());
+        foreach (var op in new[] { "open", "bspatch", "close" })
+        {
+            Assert.Equal(OpCount(theirs, op), OpCount(show, op));
+        }
+
+        Assert.True(OpCount(show, "bspatch") > 0);
 
         // Size parity with ostree's own delta of the same pair (kept in the fixture).
         var ostreeSize = Directory.GetFiles(Path.Combine(os.Repo, g.Result.Name.RelativeDirectory))
@@ -60,6 +69,14 @@ public sealed class GenerateOsTests
         var client = GenerateOracle.BareUserWith(g.Repo, null);
         await GenerateOracle.PullAndCompareAsync(g.Repo, client, os.Branch, Checksum.Parse(os.Commit2));
     }
+
+    // Sums "NAME=N" over the PartPayloadOps lines of 'static-delta show'.
+    private static int OpCount(string show, string name) =>
+        show.Split('\n')
+            .Where(l => l.StartsWith("PartPayloadOps", StringComparison.Ordinal))
+            .SelectMany(l => l.Split(' '))
+            .Where(w => w.StartsWith(name + "=", StringComparison.Ordinal))
+            .Sum(w => int.Parse(w[(name.Length + 1)..], System.Globalization.CultureInfo.InvariantCulture));
 
     private static Generated Make(string prefix, bool from)
     {
