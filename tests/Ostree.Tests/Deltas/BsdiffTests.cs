@@ -29,6 +29,17 @@ public sealed class BsdiffTests
         AssertSuffixArray([.. Enumerable.Repeat("ab"u8.ToArray(), 500).SelectMany(x => x)]);
         AssertSuffixArray([.. Enumerable.Repeat("abcabd"u8.ToArray(), 200).SelectMany(x => x), 0xFF]);
         AssertSuffixArray([0xFF, 0xFF, 0xFE, 0xFF]);
+
+        // Large enough for several levels of recursion, and long repeats (deep LMS ties).
+        var fourLetters = new byte[50_000];
+        for (var i = 0; i < fourLetters.Length; i++)
+        {
+            fourLetters[i] = (byte)(random.Next(4) + 'a');
+        }
+
+        AssertSuffixArray(fourLetters);
+        var block = RollsumTests.RandomBytes(1000, 9);
+        AssertSuffixArray([.. block, .. block, .. block.AsSpan(0, 500), .. block, .. block, 7, .. block]);
     }
 
     [Fact]
