@@ -11,9 +11,12 @@ namespace OstreeContainer.Ostree.Deltas;
 /// </summary>
 /// <remarks>
 /// The old file's suffix array is built by SA-IS (<see cref="SuffixArray"/>) rather than
-/// bsdiff's qsufsort; a suffix array is unique, so the searches, the scoring and therefore
-/// the patch bytes are those of ostree's bundled bsdiff. Memory: one rented int per old
-/// byte for the suffix array (plus SA-IS's transient O(n) work arrays) and the patch.
+/// bsdiff's qsufsort; a suffix array is unique, and the search, scoring and extension
+/// loops are bsdiff's step for step, so the patch bytes are those of ostree's bundled
+/// bsdiff (checked against every BSPATCH in ostree's own delta of the OS fixture).
+/// Memory, all rented: one int per old byte for the suffix array, one more while it is
+/// built, a 1 MiB cache of the binary search's first levels, and the patch (about the new
+/// file's size); ostree's bsdiff needs two int64 per old byte.
 /// </remarks>
 public static class Bsdiff
 {
@@ -29,8 +32,11 @@ public static class Bsdiff
     private const int SearchTreeLevels = 16;
 
     /// <summary>A patch turning <paramref name="oldData"/> into <paramref name="newData"/>.</summary>
+    /// <remarks>Thread-safe; callers may diff several pairs at once (each call rents its own buffers).</remarks>
+    /// <exception cref="ArgumentOutOfRangeException">The old file is too large for an array-indexed suffix array.</exception>
     public static byte[] Diff(ReadOnlySpan<byte> oldData, ReadOnlySpan<byte> newData)
     {
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(oldData.Length, Array.MaxLength, nameof(oldData));
         var oldSize = oldData.Length;
         var newSize = newData.Length;
         var index = ArrayPool<int>.Shared.Rent(oldSize + 1);
