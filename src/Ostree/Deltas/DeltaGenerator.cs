@@ -43,13 +43,14 @@ public sealed record DeltaGenerateOptions
     public int MaxParallelism { get; init; } = Environment.ProcessorCount;
 
     /// <summary>The default <see cref="CompressionPreset"/>.</summary>
-    public const int DefaultCompressionPreset = 4;
+    public const int DefaultCompressionPreset = 2;
 
     /// <summary>
-    /// The xz preset parts are compressed with (0–9). ostree always uses 8; we default to 4,
-    /// which costs about 60 % of preset 8's CPU time, and still make smaller deltas than
-    /// ostree because similar files are packed next to each other (measured on the OS
-    /// fixture; see the Deltas README). Already-compressed files always go into preset-0 parts.
+    /// The xz preset parts are compressed with (0–9). ostree always uses 8; we default to 2,
+    /// about a third of preset 8's CPU time, and still match ostree's delta sizes because
+    /// similar files are packed next to each other and x86 code gets the BCJ filter
+    /// (measured on the OS fixture; see Generate/README.md). Already-compressed files always
+    /// go into preset-0 parts.
     /// </summary>
     public int CompressionPreset { get; init; } = DefaultCompressionPreset;
 
