@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Collections.Concurrent;
 using System.Runtime.ExceptionServices;
 using OstreeContainer.Ostree.GVariant;
 using OstreeContainer.Ostree.Objects;
@@ -44,13 +43,21 @@ internal static class DeltaCompiler
         Directory.CreateDirectory(staging);
         try
         {
-            // Parts compress independently: largest first keeps every core busy to the end.
-            var encoded = new EncodedPart[plan.Parts.Count];
-            var order = Enumerable.Range(0, plan.Parts.Count).OrderByDescending(i => plan.Parts[i].Items.Sum(x => x.PayloadLength) * (plan.Parts[i].Preset + 1)).ToArray();
-            Unwrap(() => Parallel.ForEach(order, parallel, i =>
-                encoded[i] = PartEncoder.Encode(repo, plan.Parts[i], Path.Combine(staging, i.ToString(System.Globalization.CultureInfo.InvariantCulture)), options.Inline, cancellationToken)));
+            // Two stages overlap: the parts that need no diff (metadata, unchanged-name new
+            // files, symlinks) are compressed while rollsum and bsdiff run; the diffed files
+            // and the changed files no diff suited form the parts after them. Part order
+            // carries no meaning to clients, only the object lists do.
+            var first = plan.Parts;
+            var firstEncoded = new EncodedPart[first.Count];
+            var diffs = Task.Run(() => RunDiffs(repo, plan, options, parallel), cancellationToken);
+            EncodeParts(repo, first, firstEncoded, 0, staging, options, parallel);
+            var (second, secondFallbacks) = diffs.GetAwaiter().GetResult();
+            var secondEncoded = new EncodedPart[second.Count];
+            EncodeParts(repo, second, secondEncoded, first.Count, staging, options, parallel);
 
-            var superblock = BuildSuperblock(repo, name, plan, encoded, options);
+            EncodedPart[] encoded = [.. firstEncoded, .. secondEncoded];
+            List<DeltaFallback> fallbacks = [.. plan.Fallbacks, .. secondFallbacks];
+            var superblock = BuildSuperblock(repo, name, plan.CommitObject, encoded, fallbacks, options);
             var superblockBytes = superblock.Serialize();
             if (options.SignKeys.Count > 0)
             {
@@ -63,7 +70,7 @@ internal static class DeltaCompiler
             RefreshIndexAndSummary(repo, to);
 
             var partBytes = encoded.Sum(p => (long)p.Header.Size);
-            return new DeltaGenerateResult(name, directory, encoded.Length, partBytes, plan.Fallbacks.Count, plan.Fallbacks.Sum(f => (long)f.CompressedSize), superblockBytes.Length);
+            return new DeltaGenerateResult(name, directory, encoded.Length, partBytes, fallbacks.Count, fallbacks.Sum(f => (long)f.CompressedSize), superblockBytes.Length);
         }
         finally
         {
@@ -74,7 +81,26 @@ internal static class DeltaCompiler
         }
     }
 
-    private sealed record DeltaPlan(byte[] CommitObject, List<PlannedPart> Parts, List<DeltaFallback> Fallbacks);
+    // Parts compress independently: largest (weighted by preset) first keeps every core busy to the end.
+    private static void EncodeParts(OstreeRepo repo, List<PlannedPart> parts, EncodedPart[] encoded, int firstIndex, string staging, DeltaGenerateOptions options, ParallelOptions parallel)
+    {
+        var order = Enumerable.Range(0, parts.Count).OrderByDescending(i => parts[i].Items.Sum(x => x.PayloadLength) * (parts[i].Preset + 1)).ToArray();
+        Unwrap(() => Parallel.ForEach(order, parallel, i =>
+        {
+            var path = Path.Combine(staging, (firstIndex + i).ToString(System.Globalization.CultureInfo.InvariantCulture));
+            encoded[i] = PartEncoder.Encode(repo, parts[i], path, options.Inline, parallel.CancellationToken);
+        }));
+    }
+
+    private sealed record DiffJob(Checksum Target, FileHeader Header, long Size, Checksum Source, long SourceSize);
+
+    private sealed record DeltaPlan(
+        byte[] CommitObject,
+        List<PlannedPart> Parts,
+        List<DeltaFallback> Fallbacks,
+        List<DiffJob> DiffJobs,
+        Dictionary<Checksum, List<string>> Names,
+        Dictionary<Checksum, int> WalkIndex);
 
     private static DeltaPlan Plan(OstreeRepo repo, Checksum? from, Checksum to, DeltaGenerateOptions options, ParallelOptions parallel)
     {
@@ -102,8 +128,7 @@ internal static class DeltaCompiler
         var headers = ReadHeaders(repo, newFiles, parallel);
 
         // Changed files: a similar old file (same name, similar size) to encode against.
-        var rollsum = new ConcurrentDictionary<Checksum, DeltaItem>();
-        var bsdiff = new ConcurrentDictionary<Checksum, DeltaItem>();
+        var jobs = new List<DiffJob>();
         if (fromClosure is not null)
         {
             var newRegular = newFiles.Where(c => !headers[c].Header.IsSymlink).ToList();
@@ -117,27 +142,10 @@ internal static class DeltaCompiler
                 var similar = SimilarFiles.Find(oldCandidates, newCandidates);
 
                 // Largest first: the longest diffs start early and finish with the rest.
-                var jobs = similar
+                jobs = [.. similar
                     .Where(p => (oldHeaders[p.Value].Header.Mode & OtherRead) != 0)
-                    .OrderByDescending(p => headers[p.Key].Size)
-                    .ToList();
-                Unwrap(() => Parallel.ForEach(jobs, parallel, pair =>
-                {
-                    var (target, source) = (pair.Key, pair.Value);
-                    var (header, size) = headers[target];
-                    var oldSize = oldHeaders[source].Size;
-                    var newData = ContentReader.ReadAll(repo, target, size);
-                    var oldData = ContentReader.ReadAll(repo, source, oldSize);
-                    var matches = Rollsum.Match(oldData, newData);
-                    if (matches.IsWorthUsing)
-                    {
-                        rollsum[target] = DeltaItem.ForRollsum(target, header, size, source, matches.Matches);
-                    }
-                    else if (!options.DisableBsdiff && size + oldSize <= options.MaxBsdiffSize)
-                    {
-                        bsdiff[target] = DeltaItem.ForBsdiff(target, header, size, source, Bsdiff.Diff(oldData, newData));
-                    }
-                }));
+                    .Select(p => new DiffJob(p.Key, headers[p.Key].Header, headers[p.Key].Size, p.Value, oldHeaders[p.Value].Size))
+                    .OrderByDescending(j => j.Size)];
             }
         }
 
@@ -149,6 +157,7 @@ internal static class DeltaCompiler
             walkIndex[toClosure.FileOrder[i]] = i;
         }
 
+        var diffed = jobs.Select(j => j.Target).ToHashSet();
         var fallbacks = new List<DeltaFallback>();
         var plain = new List<DeltaItem>();
         var symlinks = new List<DeltaItem>();
@@ -158,26 +167,80 @@ internal static class DeltaCompiler
             if (header.IsSymlink)
             {
                 symlinks.Add(DeltaItem.ForContent(checksum, header, size));
-                continue;
             }
-
-            if (rollsum.ContainsKey(checksum) || bsdiff.ContainsKey(checksum))
+            else if (!diffed.Contains(checksum))
             {
-                continue;
+                AddWhole(repo, checksum, header, size, options, plain, fallbacks);
             }
-
-            if (options.MinFallbackSize > 0 && size > options.MinFallbackSize)
-            {
-                // ostree_repo_query_object_storage_size: the loose object file's length.
-                var storage = new FileInfo(repo.ObjectPath(checksum, ObjectType.File)).Length;
-                fallbacks.Add(new DeltaFallback(ObjectType.File, checksum, (ulong)storage, (ulong)size));
-                continue;
-            }
-
-            plain.Add(DeltaItem.ForContent(checksum, header, size));
         }
 
-        var names = toClosure.Files;
+        var parts = Pack([.. metadataItems, .. plain, .. symlinks], toClosure.Files, walkIndex, options);
+        return new DeltaPlan(toClosure.CommitObject, parts, fallbacks, jobs, toClosure.Files, walkIndex);
+    }
+
+    // A file sent whole: a fallback object when it is over MinFallbackSize, else a plain item.
+    private static void AddWhole(OstreeRepo repo, Checksum checksum, FileHeader header, long size, DeltaGenerateOptions options, List<DeltaItem> plain, List<DeltaFallback> fallbacks)
+    {
+        if (options.MinFallbackSize > 0 && size > options.MinFallbackSize)
+        {
+            // ostree_repo_query_object_storage_size: the loose object file's length.
+            var storage = new FileInfo(repo.ObjectPath(checksum, ObjectType.File)).Length;
+            fallbacks.Add(new DeltaFallback(ObjectType.File, checksum, (ulong)storage, (ulong)size));
+            return;
+        }
+
+        plain.Add(DeltaItem.ForContent(checksum, header, size));
+    }
+
+    // Rollsum where at least half the chunks match, else bsdiff when allowed and small
+    // enough, else the file is sent whole (ostree's choice, §8.8); then the parts for them.
+    private static (List<PlannedPart> Parts, List<DeltaFallback> Fallbacks) RunDiffs(OstreeRepo repo, DeltaPlan plan, DeltaGenerateOptions options, ParallelOptions parallel)
+    {
+        var results = new DeltaItem?[plan.DiffJobs.Count];
+        Unwrap(() => Parallel.For(0, plan.DiffJobs.Count, parallel, i =>
+        {
+            var job = plan.DiffJobs[i];
+            var newData = ContentReader.ReadAll(repo, job.Target, job.Size);
+            var oldData = ContentReader.ReadAll(repo, job.Source, job.SourceSize);
+            var matches = Rollsum.Match(oldData, newData);
+            if (matches.IsWorthUsing)
+            {
+                results[i] = DeltaItem.ForRollsum(job.Target, job.Header, job.Size, job.Source, matches.Matches);
+            }
+            else if (!options.DisableBsdiff && job.Size + job.SourceSize <= options.MaxBsdiffSize)
+            {
+                results[i] = DeltaItem.ForBsdiff(job.Target, job.Header, job.Size, job.Source, Bsdiff.Diff(oldData, newData));
+            }
+        }));
+
+        var fallbacks = new List<DeltaFallback>();
+        var plain = new List<DeltaItem>();
+        var diffed = new List<DeltaItem>();
+        for (var i = 0; i < results.Length; i++)
+        {
+            if (results[i] is { } item)
+            {
+                diffed.Add(item);
+                continue;
+            }
+
+            var job = plan.DiffJobs[i];
+            AddWhole(repo, job.Target, job.Header, job.Size, options, plain, fallbacks);
+        }
+
+        var ordered = diffed
+            .OrderBy(x => x.Kind)
+            .ThenBy(x => plan.WalkIndex[x.Checksum])
+            .Concat(plain)
+            .ToList();
+        return (ordered.Count == 0 ? [] : Pack(ordered, plan.Names, plan.WalkIndex, options), fallbacks);
+    }
+
+    // Sorts plain files for compression, moves already-compressed ones to preset-0 parts,
+    // and splits the rest so a small delta still spreads across the cores.
+    private static List<PlannedPart> Pack(List<DeltaItem> items, Dictionary<Checksum, List<string>> names, Dictionary<Checksum, int> walkIndex, DeltaGenerateOptions options)
+    {
+        var plain = items.Where(x => x.Kind == DeltaItemKind.Content && !x.Header!.IsSymlink).ToList();
         plain.Sort((a, b) => CompareForCompression(a, b, names));
 
         // Files that are already compressed (gzip'd man pages and changelogs, images…) go
@@ -186,23 +249,24 @@ internal static class DeltaCompiler
         // uncompressed part file at offset 1, which fails, so show and apply-offline refuse it.)
         var stored = plain.Where(x => IsPrecompressed(names[x.Checksum])).ToList();
         plain.RemoveAll(x => IsPrecompressed(names[x.Checksum]));
-        var compressed = metadataItems
-            .Concat(rollsum.Values.OrderBy(x => walkIndex[x.Checksum]))
-            .Concat(bsdiff.Values.OrderBy(x => walkIndex[x.Checksum]))
+        var compressedItems = items.Where(x => x.Kind != DeltaItemKind.Content)
             .Concat(plain)
-            .Concat(symlinks);
+            .Concat(items.Where(x => x.Kind == DeltaItemKind.Content && x.Header!.IsSymlink).OrderBy(x => walkIndex[x.Checksum]))
+            .ToList();
+
         // A small delta would be one part compressed on one core: split it evenly across the
         // cores instead (never past ostree's limit, never below BalancedPartFloor).
-        var compressedItems = compressed.ToList();
         var total = compressedItems.Sum(x => x.PayloadLength);
         var balanced = Math.Max(BalancedPartFloor, (total / options.MaxParallelism) + 1);
-        var parts = Split(compressedItems, Math.Min(options.MaxChunkSize, balanced), options.CompressionPreset);
+        var parts = compressedItems.Count > 0 || stored.Count == 0
+            ? Split(compressedItems, Math.Min(options.MaxChunkSize, balanced), options.CompressionPreset)
+            : [];
         if (stored.Count > 0)
         {
             parts.AddRange(Split(stored, options.MaxChunkSize, PrecompressedPreset));
         }
 
-        return new DeltaPlan(toClosure.CommitObject, parts, fallbacks);
+        return parts;
     }
 
     // Extensions of formats that are compressed already; every name of the object must have one.
@@ -314,7 +378,7 @@ internal static class DeltaCompiler
         }
     }
 
-    private static DeltaSuperblock BuildSuperblock(OstreeRepo repo, DeltaName name, DeltaPlan plan, EncodedPart[] parts, DeltaGenerateOptions options)
+    private static DeltaSuperblock BuildSuperblock(OstreeRepo repo, DeltaName name, byte[] commitObject, EncodedPart[] parts, List<DeltaFallback> fallbacks, DeltaGenerateOptions options)
     {
         // ostree's order: ostree.endianness, inline parts, then the target's detached metadata.
         var metadata = new VariantDictionary();
@@ -342,7 +406,7 @@ internal static class DeltaCompiler
             metadata.Set(name.DetachedMetadataKey, new Variant(GVariantTypes.VariantDictionary, parsed.ToValue()));
         }
 
-        return DeltaSuperblock.Create(metadata, options.TimeProvider.GetUtcNow(), name.From, name.To, plan.CommitObject, [.. parts.Select(p => p.Header)], plan.Fallbacks);
+        return DeltaSuperblock.Create(metadata, options.TimeProvider.GetUtcNow(), name.From, name.To, commitObject, [.. parts.Select(p => p.Header)], fallbacks);
     }
 
     // (taya{sv}): magic, the superblock bytes, {"ostree.sign.ed25519": aay of detached signatures}.
