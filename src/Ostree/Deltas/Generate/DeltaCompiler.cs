@@ -134,8 +134,14 @@ internal static class DeltaCompiler
             var newRegular = newFiles.Where(c => !headers[c].Header.IsSymlink).ToList();
             if (newRegular.Count > 0)
             {
-                var oldHeaders = ReadHeaders(repo, fromClosure.FileOrder, parallel);
-                var oldCandidates = fromClosure.FileOrder
+                // Only old files sharing a name (or a name up to its first dot) with a new
+                // file can be chosen, so only their headers are read: a few, not thousands.
+                // (The one difference from ostree: among several such old files of exactly
+                // the same size, its hash-table order over all old files picks one; ours
+                // orders only these, so it may pick another, equally similar, one.)
+                var relevant = NameMatchCandidates(fromClosure, newRegular.SelectMany(c => toClosure.Files[c]));
+                var oldHeaders = ReadHeaders(repo, relevant, parallel);
+                var oldCandidates = relevant
                     .Where(c => !oldHeaders[c].Header.IsSymlink)
                     .Select(c => new SimilarFiles.Candidate(c, oldHeaders[c].Size, fromClosure.Files[c]));
                 var newCandidates = newRegular.Select(c => new SimilarFiles.Candidate(c, headers[c].Size, toClosure.Files[c]));
@@ -176,6 +182,27 @@ internal static class DeltaCompiler
 
         var parts = Pack([.. metadataItems, .. plain, .. symlinks], toClosure.Files, walkIndex, options);
         return new DeltaPlan(toClosure.CommitObject, parts, fallbacks, jobs, toClosure.Files, walkIndex);
+    }
+
+    // Old files with a basename equal to a new one, or the same non-empty part before the
+    // first dot (SimilarFiles' exact and fuzzy passes), in walk order.
+    private static List<Checksum> NameMatchCandidates(CommitClosure old, IEnumerable<string> newNames)
+    {
+        var exact = new HashSet<string>(StringComparer.Ordinal);
+        var prefixes = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var name in newNames)
+        {
+            exact.Add(name);
+            var dot = name.IndexOf('.');
+            if (dot > 0)
+            {
+                prefixes.Add(name[..dot]);
+            }
+        }
+
+        return old.FileOrder
+            .Where(c => old.Files[c].Exists(n => exact.Contains(n) || (n.IndexOf('.') is var dot && dot > 0 && prefixes.Contains(n[..dot]))))
+            .ToList();
     }
 
     // A file sent whole: a fallback object when it is over MinFallbackSize, else a plain item.
