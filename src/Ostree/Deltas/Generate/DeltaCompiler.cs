@@ -311,7 +311,7 @@ internal static class DeltaCompiler
     {
         var na = names[a.Checksum][0];
         var nb = names[b.Checksum][0];
-        var c = string.CompareOrdinal(Extension(na), Extension(nb));
+        var c = ExtensionSpan(na).SequenceCompareTo(ExtensionSpan(nb));
         if (c == 0)
         {
             c = string.CompareOrdinal(na, nb);
