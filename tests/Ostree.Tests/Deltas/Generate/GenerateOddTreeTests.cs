@@ -94,6 +94,20 @@ public sealed class GenerateOddTreeTests
     }
 
     [Fact]
+    public async Task FromBareUserRepo_AppliedOfflineByOstree()
+    {
+        // Generation reads content from a bare-user repo too (files plus user.ostreemeta).
+        var odd = Odd.Value;
+        var repo = Path.Combine(Fixtures.TempDirectory("gen-odd-bareuser"), "repo");
+        Peer.Ostree(repo, "init", "--mode=bare-user");
+        Peer.Ostree(repo, "pull-local", odd.Repo, odd.C1.ToString(), odd.C2.ToString());
+        var result = await DeltaGenerator.GenerateAsync(OstreeRepo.Open(repo), odd.C1, odd.C2, new DeltaGenerateOptions { MinFallbackSize = 0 });
+
+        Assert.Contains("bspatch=", GenerateOracle.Show(repo, result.Name), StringComparison.Ordinal);
+        GenerateOracle.ApplyOfflineAndCompare(repo, result.Name);
+    }
+
+    [Fact]
     public async Task Signed_WrapperVerifiesWithThePublicKey_AndOstreeAppliesIt()
     {
         var odd = Odd.Value;
