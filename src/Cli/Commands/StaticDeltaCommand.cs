@@ -75,10 +75,10 @@ internal static class StaticDeltaCommand
             var options = new DeltaGenerateOptions
             {
                 Inline = parse.GetValue(inline),
-                MaxChunkSize = parse.GetValue(maxChunk),
-                MinFallbackSize = parse.GetValue(minFallback),
+                MaxChunkSize = parse.GetValue(maxChunk) ?? DeltaGenerateOptions.DefaultMaxChunkSize,
+                MinFallbackSize = parse.GetValue(minFallback) ?? DeltaGenerateOptions.DefaultMinFallbackSize,
                 DisableBsdiff = parse.GetValue(disableBsdiff),
-                MaxBsdiffSize = parse.GetValue(maxBsdiff),
+                MaxBsdiffSize = parse.GetValue(maxBsdiff) ?? DeltaGenerateOptions.DefaultMaxBsdiffSize,
                 SignKeys = keys,
             };
             var clock = Stopwatch.StartNew();
@@ -202,23 +202,25 @@ internal static class StaticDeltaCommand
         }
     }
 
-    /// <summary>An option of whole megabytes, as ostree counts them, read as bytes.</summary>
-    private static Option<long> MegabyteOption(string name, string description, long defaultBytes, bool allowZero) => new(name)
+    /// <summary>
+    /// An option of whole megabytes, as ostree counts them, read as bytes; null when absent
+    /// (a default value factory would have the help print the default in bytes too).
+    /// </summary>
+    private static Option<long?> MegabyteOption(string name, string description, long defaultBytes, bool allowZero) => new(name)
     {
         Description = $"{description} [default: {defaultBytes / Megabyte}]",
         HelpName = "MB",
-        DefaultValueFactory = _ => defaultBytes,
         CustomParser = result => ParseMegabytes(result, name, allowZero),
     };
 
-    private static long ParseMegabytes(ArgumentResult result, string name, bool allowZero)
+    private static long? ParseMegabytes(ArgumentResult result, string name, bool allowZero)
     {
         var token = result.Tokens.Count > 0 ? result.Tokens[0].Value : "";
         // ostree stores these as uint32 megabytes.
         if (!uint.TryParse(token, NumberStyles.None, CultureInfo.InvariantCulture, out var megabytes) || (!allowZero && megabytes == 0))
         {
             result.AddError($"{name}: '{ErrorPolicy.Excerpt(token)}' is not a whole number of megabytes{(allowZero ? "" : " above 0")} (1 MB = 1000000 bytes)");
-            return 0;
+            return null;
         }
 
         return megabytes * Megabyte;
