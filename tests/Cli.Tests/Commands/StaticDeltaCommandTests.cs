@@ -236,6 +236,53 @@ public class StaticDeltaCommandTests
         Assert.Equal(os.Commit2, Peer.Ostree(target, "rev-parse", os.Commit2).Trim());
     }
 
+    [Fact]
+    public void GenerateSigned_OstreeShowsItAndApplyChecksTheKeys()
+    {
+        var repo = SmallRepoCopy("sd-signed");
+        var key = Ostree.Signing.Ed25519SecretKey.Generate();
+        var other = Ostree.Signing.Ed25519SecretKey.Generate();
+        var commit = Peer.Ostree(repo, "rev-parse", "fixture/main").Trim();
+        // The commit itself is signed too (apply checks the commit as pull does); by our
+        // library, as this machine's ostree is built without libsodium (no ed25519).
+        SignCommit(repo, commit, key);
+        var keysFile = Path.Combine(Fixtures.TempDirectory("sd-keys"), "secret.keys");
+        File.WriteAllText(keysFile, key.ToBase64() + "\n");
+
+        var generate = CliRunner.Run("static-delta", "generate", "--repo", repo, "--to", "fixture/main", "--sign-type", "ed25519", "--keys-file", keysFile);
+
+        Assert.Equal((0, ""), (generate.ExitCode, generate.Stderr));
+        var parent = Peer.Ostree(repo, "rev-parse", "fixture/main^").Trim();
+        var name = $"{parent}-{commit}";
+        var show = CliRunner.Run("static-delta", "show", "--repo", repo, name);
+        Assert.Contains("Signed: yes", show.Stdout, StringComparison.Ordinal);
+        Assert.Equal(Peer.Ostree(repo, "static-delta", "show", name), show.Stdout);
+
+        var target = Path.Combine(Fixtures.TempDirectory("sd-signed-target"), "repo");
+        Peer.Check("ostree", "init", $"--repo={target}", "--mode=bare-user");
+        Peer.Ostree(target, "pull-local", repo, parent);
+        var before = RepoFiles(target);
+        var delta = Path.Combine(repo, "deltas", DeltaDirectoryOf(repo, parent, commit));
+        var refused = CliRunner.Run("static-delta", "apply-offline", "--repo", target, "--sign-verify", "ed25519=" + other.PublicKey.ToBase64(), delta);
+        Assert.Equal(1, refused.ExitCode);
+        Assert.Contains("signature", Assert.Single(Lines(refused.Stderr)), StringComparison.OrdinalIgnoreCase);
+        Assert.Equal(before, RepoFiles(target));
+
+        var applied = CliRunner.Run("static-delta", "apply-offline", "--repo", target, "--sign-verify", "ed25519=" + key.PublicKey.ToBase64(), delta);
+
+        Assert.Equal((0, ""), (applied.ExitCode, applied.Stderr));
+        Peer.Ostree(target, "fsck");
+    }
+
+    private static void SignCommit(string repo, string commit, Ostree.Signing.Ed25519SecretKey key)
+    {
+        var r = Ostree.Repository.OstreeRepo.Open(repo);
+        var checksum = Ostree.Objects.Checksum.Parse(commit);
+        var metadata = r.ReadCommitMeta(checksum) ?? new Ostree.Objects.VariantDictionary();
+        Ostree.Signing.Ed25519Signatures.Sign(metadata, r.ReadMetadataBytes(checksum, Ostree.Objects.ObjectType.Commit), key);
+        File.WriteAllBytes(r.ObjectPath(checksum, Ostree.Objects.ObjectType.CommitMeta), metadata.Serialize());
+    }
+
     private static void AssertOneLineError(CliRunner.Output result, string mentions)
     {
         Assert.Equal(1, result.ExitCode);
