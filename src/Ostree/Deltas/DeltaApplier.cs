@@ -41,6 +41,7 @@ public static class DeltaApplier
     /// </summary>
     /// <exception cref="InvalidDataException">The delta is malformed, corrupt, or needs an object the repository lacks; the message names it.</exception>
     /// <exception cref="SignatureVerificationException">A signature the policy requires is missing or not valid.</exception>
+    /// <exception cref="Errors.UserInputException">Nothing exists at <paramref name="path"/>.</exception>
     public static Task<DeltaApplyResult> ApplyOfflineAsync(OstreeRepo repo, string path, DeltaApplyOptions options, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(path);

@@ -254,29 +254,38 @@ public static class Rollsum
                 state.Roll(0, data[i]);
             }
 
-            var found = -1;
-            if (state.IsBoundary)
-            {
-                found = from;
-            }
-            else
-            {
-                for (var i = from; i < data.Length; i++)
-                {
-                    state.Roll(data[i - WindowSize], data[i]);
-                    if (state.IsBoundary)
-                    {
-                        found = i + 1;
-                        break;
-                    }
-                }
-            }
-
+            var found = state.IsBoundary ? from : ScanWindows(data, from, state);
             _hasScan = true;
             _scannedFrom = from;
             _nextWindowBoundary = found;
             return found;
         }
+    }
+
+    /// <summary>The first end position after <paramref name="from"/> whose window is a boundary, rolling on from <paramref name="state"/>; -1 if none.</summary>
+    private static int ScanWindows(ReadOnlySpan<byte> data, int from, State state)
+    {
+        // The hot loop of the split, on locals: s1 and s2 as State.Roll updates them.
+        var s1 = state.S1;
+        var s2 = state.S2;
+        var dropped = data[..^WindowSize];
+        var added = data[WindowSize..];
+        for (var i = from - WindowSize; i < dropped.Length; i++)
+        {
+            uint drop = dropped[i];
+            unchecked
+            {
+                s1 += added[i] - drop;
+                s2 += s1 - (WindowSize * (drop + CharOffset));
+            }
+
+            if ((s2 & BoundaryMask) == BoundaryMask)
+            {
+                return i + WindowSize + 1;
+            }
+        }
+
+        return -1;
     }
 
     /// <summary>bup's rolling sums (from librsync), in wrapping 32-bit arithmetic.</summary>
@@ -292,6 +301,10 @@ public static class Rollsum
         }
 
         public readonly bool IsBoundary => (_s2 & BoundaryMask) == BoundaryMask;
+
+        public readonly uint S1 => _s1;
+
+        public readonly uint S2 => _s2;
 
         public void Roll(byte drop, byte add)
         {

@@ -1,16 +1,26 @@
 using System.Buffers;
-using System.Numerics;
+using System.Runtime.Intrinsics.X86;
 
 namespace OstreeContainer.Ostree.Deltas;
 
 /// <summary>
 /// Suffix arrays by SA-IS (Nong, Zhang and Chan, "Two Efficient Algorithms for Linear Time
-/// Suffix Array Construction", 2011): linear time, and only O(n) ints of working memory,
-/// all rented. bsdiff's own qsufsort (Larsson-Sadakane) is O(n log n) and needs two int64
-/// arrays; the array it produces is the same one, since a suffix array is unique.
+/// Suffix Array Construction", 2011): linear time, and little memory besides the array
+/// itself: one int per byte for the text with its suffix types, and the reduced problem
+/// is solved in place inside the suffix array (as in Yuta Mori's sais). bsdiff's own
+/// qsufsort (Larsson-Sadakane) is O(n log n) and needs two int64 arrays; the array
+/// produced is the same one, since a suffix array is unique.
 /// </summary>
-internal static class SuffixArray
+/// <remarks>
+/// Induced sorting is bound by cache misses (each step reads the text at a random
+/// position), so each symbol is stored together with its type bit in one int and the
+/// next reads are prefetched.
+/// </remarks>
+internal static unsafe class SuffixArray
 {
+    /// <summary>How many entries ahead of the scan the induction loops prefetch.</summary>
+    private const int PrefetchDistance = 24;
+
     /// <summary>
     /// Writes the suffix array of <paramref name="text"/> into <paramref name="sa"/>
     /// (<paramref name="text"/>.Length entries): the start of each suffix in lexicographic
@@ -23,212 +33,236 @@ internal static class SuffixArray
             throw new ArgumentException("the suffix array must have one entry per byte", nameof(sa));
         }
 
-        Sais(text, sa, byte.MaxValue);
-    }
-
-    /// <summary>SA-IS over an alphabet 0..<paramref name="upper"/>; recursion runs on int "names".</summary>
-    private static void Sais<T>(ReadOnlySpan<T> s, Span<int> sa, int upper)
-        where T : unmanaged, IBinaryInteger<T>
-    {
-        var n = s.Length;
+        var n = text.Length;
         if (n == 0)
         {
             return;
         }
 
+        var typed = ArrayPool<int>.Shared.Rent(n);
+        try
+        {
+            // Symbol << 1 | 1 for an S suffix (smaller than the next), 0 for an L suffix; the
+            // last suffix is L (larger than the empty suffix after it).
+            typed[n - 1] = text[n - 1] << 1;
+            for (var i = n - 2; i >= 0; i--)
+            {
+                int c = text[i], d = text[i + 1];
+                typed[i] = (c << 1) | (c < d || (c == d && (typed[i + 1] & 1) != 0) ? 1 : 0);
+            }
+
+            fixed (int* t = typed)
+            fixed (int* s = sa)
+            {
+                Sais(t, s, n, byte.MaxValue);
+            }
+        }
+        finally
+        {
+            ArrayPool<int>.Shared.Return(typed);
+        }
+    }
+
+    private static bool IsS(int* t, int i) => (t[i] & 1) != 0;
+
+    private static bool IsLms(int* t, int i) => i > 0 && (t[i] & 1) != 0 && (t[i - 1] & 1) == 0;
+
+    /// <summary>SA-IS over typed symbols 0..<paramref name="upper"/> (see <see cref="Build"/>).</summary>
+    private static void Sais(int* t, int* sa, int n, int upper)
+    {
         if (n == 1)
         {
             sa[0] = 0;
             return;
         }
 
-        if (n == 2)
-        {
-            var first = s[0] < s[1] ? 0 : 1;
-            sa[0] = first;
-            sa[1] = 1 - first;
-            return;
-        }
-
-        var isS = ArrayPool<bool>.Shared.Rent(n);
-        var sumL = ArrayPool<int>.Shared.Rent(upper + 2);
-        var sumS = ArrayPool<int>.Shared.Rent(upper + 2);
-        var bucket = ArrayPool<int>.Shared.Rent(upper + 2);
-        var lmsMap = ArrayPool<int>.Shared.Rent(n + 1);
-        int[]? lms = null;
+        var counts = ArrayPool<int>.Shared.Rent(upper + 1);
+        var bucket = ArrayPool<int>.Shared.Rent(upper + 1);
         try
         {
-            // Suffix types: S if smaller than the next suffix, L if larger; the last suffix is L
-            // (larger than the empty one that follows it).
-            isS[n - 1] = false;
-            for (var i = n - 2; i >= 0; i--)
-            {
-                isS[i] = s[i] == s[i + 1] ? isS[i + 1] : s[i] < s[i + 1];
-            }
-
-            // sumL[c]: where bucket c starts (its L suffixes fill from there);
-            // sumS[c]: where bucket c's S suffixes start.
-            Array.Clear(sumL, 0, upper + 2);
-            Array.Clear(sumS, 0, upper + 2);
+            Array.Clear(counts, 0, upper + 1);
             for (var i = 0; i < n; i++)
             {
-                var c = int.CreateTruncating(s[i]);
-                if (isS[i])
-                {
-                    sumL[c + 1]++;
-                }
-                else
-                {
-                    sumS[c]++;
-                }
+                counts[t[i] >> 1]++;
             }
 
-            for (var c = 0; c <= upper; c++)
+            fixed (int* cnt = counts)
+            fixed (int* bkt = bucket)
             {
-                sumS[c] += sumL[c];
-                if (c < upper)
+                // Stage 1: sort the LMS substrings by induction from LMS suffixes in text order.
+                new Span<int>(sa, n).Fill(-1);
+                BucketEnds(cnt, bkt, upper);
+                for (var i = n - 1; i >= 1; i--)
                 {
-                    sumL[c + 1] += sumS[c];
+                    if (IsLms(t, i))
+                    {
+                        sa[--bkt[t[i] >> 1]] = i;
+                    }
                 }
-            }
 
-            // LMS positions (an S suffix right after an L suffix), in text order.
-            var m = 0;
-            for (var i = 1; i < n; i++)
-            {
-                if (!isS[i - 1] && isS[i])
-                {
-                    lmsMap[i] = m++;
-                }
-                else
-                {
-                    lmsMap[i] = -1;
-                }
-            }
+                Induce(t, sa, n, cnt, bkt, upper);
 
-            lmsMap[0] = -1;
-            lmsMap[n] = -1;
-            lms = ArrayPool<int>.Shared.Rent(Math.Max(m, 1));
-            var k = 0;
-            for (var i = 1; i < n; i++)
-            {
-                if (lmsMap[i] >= 0)
-                {
-                    lms[k++] = i;
-                }
-            }
-
-            var lmsSpan = lms.AsSpan(0, m);
-            Induce(s, sa, isS, sumL, sumS, bucket, upper, lmsSpan);
-            if (m == 0)
-            {
-                return;
-            }
-
-            // The LMS substrings now sit in sorted order in sa: name them (equal substrings
-            // get equal names) and sort the LMS suffixes recursively by their names.
-            var sortedLms = ArrayPool<int>.Shared.Rent(m);
-            var names = ArrayPool<int>.Shared.Rent(m);
-            var reducedSa = ArrayPool<int>.Shared.Rent(m);
-            try
-            {
-                var j = 0;
+                // Sorted LMS positions to the front.
+                var m = 0;
                 for (var i = 0; i < n; i++)
                 {
-                    if (lmsMap[sa[i]] >= 0)
+                    if (IsLms(t, sa[i]))
                     {
-                        sortedLms[j++] = sa[i];
+                        sa[m++] = sa[i];
                     }
                 }
 
-                var name = 0;
-                names[lmsMap[sortedLms[0]]] = 0;
-                for (var i = 1; i < m; i++)
+                // Name the LMS substrings (equal substrings, equal names), parking each name at
+                // m + pos/2 (LMS positions are never adjacent), then gather the names in text order
+                // at the end of sa: the reduced string.
+                new Span<int>(sa + m, n - m).Fill(-1);
+                var names = 0;
+                int previous = -1, previousLength = 0;
+                for (var k = 0; k < m; k++)
                 {
-                    var l = sortedLms[i - 1];
-                    var r = sortedLms[i];
-                    var endL = lmsMap[l] + 1 < m ? lms[lmsMap[l] + 1] : n;
-                    var endR = lmsMap[r] + 1 < m ? lms[lmsMap[r] + 1] : n;
-                    var same = false;
-                    if (endL - l == endR - r)
+                    var pos = sa[k];
+                    var length = LmsSubstringLength(t, n, pos);
+                    if (previous < 0 || length != previousLength || !new ReadOnlySpan<int>(t + pos, length).SequenceEqual(new ReadOnlySpan<int>(t + previous, length))
+                        || pos + length == n || previous + previousLength == n || t[pos + length] != t[previous + previousLength])
                     {
-                        while (l < endL && s[l] == s[r])
-                        {
-                            l++;
-                            r++;
-                        }
-
-                        same = l != n && r != n && s[l] == s[r];
+                        names++;
                     }
 
-                    if (!same)
-                    {
-                        name++;
-                    }
-
-                    names[lmsMap[sortedLms[i]]] = name;
+                    previous = pos;
+                    previousLength = length;
+                    sa[m + (pos >> 1)] = names - 1;
                 }
 
-                Sais<int>(names.AsSpan(0, m), reducedSa.AsSpan(0, m), name);
+                var reduced = sa + n - m;
+                for (int i = n - 1, j = n - 1; i >= m; i--)
+                {
+                    if (sa[i] >= 0)
+                    {
+                        sa[j--] = sa[i];
+                    }
+                }
+
+                // Stage 2: sort the LMS suffixes through the reduced string's suffix array (in
+                // sa[0..m)), recursively unless every name is distinct.
+                if (names < m)
+                {
+                    reduced[m - 1] <<= 1;
+                    for (var i = m - 2; i >= 0; i--)
+                    {
+                        int c = reduced[i], d = reduced[i + 1] >> 1;
+                        reduced[i] = (c << 1) | (c < d || (c == d && (reduced[i + 1] & 1) != 0) ? 1 : 0);
+                    }
+
+                    Sais(reduced, sa, m, names - 1);
+                }
+                else
+                {
+                    for (var i = 0; i < m; i++)
+                    {
+                        sa[reduced[i]] = i;
+                    }
+                }
+
+                // LMS positions in text order replace the reduced string; map the reduced
+                // suffix array back to them.
+                for (int i = 1, j = 0; i < n; i++)
+                {
+                    if (IsLms(t, i))
+                    {
+                        reduced[j++] = i;
+                    }
+                }
+
                 for (var i = 0; i < m; i++)
                 {
-                    sortedLms[i] = lms[reducedSa[i]];
+                    sa[i] = reduced[sa[i]];
                 }
 
-                Induce(s, sa, isS, sumL, sumS, bucket, upper, sortedLms.AsSpan(0, m));
-            }
-            finally
-            {
-                ArrayPool<int>.Shared.Return(sortedLms);
-                ArrayPool<int>.Shared.Return(names);
-                ArrayPool<int>.Shared.Return(reducedSa);
+                // Stage 3: the sorted LMS suffixes to their bucket ends, then induce everything.
+                new Span<int>(sa + m, n - m).Fill(-1);
+                BucketEnds(cnt, bkt, upper);
+                for (var i = m - 1; i >= 0; i--)
+                {
+                    var j = sa[i];
+                    sa[i] = -1;
+                    sa[--bkt[t[j] >> 1]] = j;
+                }
+
+                Induce(t, sa, n, cnt, bkt, upper);
             }
         }
         finally
         {
-            ArrayPool<bool>.Shared.Return(isS);
-            ArrayPool<int>.Shared.Return(sumL);
-            ArrayPool<int>.Shared.Return(sumS);
+            ArrayPool<int>.Shared.Return(counts);
             ArrayPool<int>.Shared.Return(bucket);
-            ArrayPool<int>.Shared.Return(lmsMap);
-            if (lms is not null)
+        }
+    }
+
+    /// <summary>Length from an LMS position to the next LMS position (or the end of the text).</summary>
+    private static int LmsSubstringLength(int* t, int n, int pos)
+    {
+        var i = pos + 1;
+        while (i < n && !IsLms(t, i))
+        {
+            i++;
+        }
+
+        return i - pos;
+    }
+
+    /// <summary>L suffixes from bucket heads left to right, then S suffixes from bucket ends right to left.</summary>
+    private static void Induce(int* t, int* sa, int n, int* cnt, int* bkt, int upper)
+    {
+        var prefetch = Sse.IsSupported;
+        BucketHeads(cnt, bkt, upper);
+        sa[bkt[t[n - 1] >> 1]++] = n - 1;
+        for (var i = 0; i < n; i++)
+        {
+            if (prefetch && i + PrefetchDistance < n)
             {
-                ArrayPool<int>.Shared.Return(lms);
+                Sse.Prefetch0(t + sa[i + PrefetchDistance] - 1);
+            }
+
+            var v = sa[i] - 1;
+            if (v >= 0 && !IsS(t, v))
+            {
+                sa[bkt[t[v] >> 1]++] = v;
+            }
+        }
+
+        BucketEnds(cnt, bkt, upper);
+        for (var i = n - 1; i >= 0; i--)
+        {
+            if (prefetch && i >= PrefetchDistance)
+            {
+                Sse.Prefetch0(t + sa[i - PrefetchDistance] - 1);
+            }
+
+            var v = sa[i] - 1;
+            if (v >= 0 && IsS(t, v))
+            {
+                sa[--bkt[t[v] >> 1]] = v;
             }
         }
     }
 
-    /// <summary>Induced sorting: seed with the LMS suffixes in the given order, then place L and S suffixes.</summary>
-    private static void Induce<T>(ReadOnlySpan<T> s, Span<int> sa, bool[] isS, int[] sumL, int[] sumS, int[] bucket, int upper, ReadOnlySpan<int> lms)
-        where T : unmanaged, IBinaryInteger<T>
+    private static void BucketHeads(int* cnt, int* bkt, int upper)
     {
-        var n = s.Length;
-        sa.Fill(-1);
-        Array.Copy(sumS, bucket, upper + 1);
-        foreach (var d in lms)
+        var sum = 0;
+        for (var c = 0; c <= upper; c++)
         {
-            sa[bucket[int.CreateTruncating(s[d])]++] = d;
+            bkt[c] = sum;
+            sum += cnt[c];
         }
+    }
 
-        Array.Copy(sumL, bucket, upper + 1);
-        sa[bucket[int.CreateTruncating(s[n - 1])]++] = n - 1;
-        for (var i = 0; i < n; i++)
+    private static void BucketEnds(int* cnt, int* bkt, int upper)
+    {
+        var sum = 0;
+        for (var c = 0; c <= upper; c++)
         {
-            var v = sa[i];
-            if (v >= 1 && !isS[v - 1])
-            {
-                sa[bucket[int.CreateTruncating(s[v - 1])]++] = v - 1;
-            }
-        }
-
-        Array.Copy(sumL, bucket, upper + 2);
-        for (var i = n - 1; i >= 0; i--)
-        {
-            var v = sa[i];
-            if (v >= 1 && isS[v - 1])
-            {
-                sa[--bucket[int.CreateTruncating(s[v - 1]) + 1]] = v - 1;
-            }
+            sum += cnt[c];
+            bkt[c] = sum;
         }
     }
 }

@@ -253,7 +253,8 @@ public sealed class RepoTransaction : IDisposable
             {
                 var final = _repo.ObjectPath(checksum, type);
                 var dir = Path.GetDirectoryName(final)!;
-                if (objectDirs.Add(dir))
+                // A failing mkdir costs more than a stat, and most object directories exist.
+                if (objectDirs.Add(dir) && !Directory.Exists(dir))
                 {
                     Directory.CreateDirectory(dir);
                 }

@@ -164,4 +164,15 @@ public sealed class ApplyTests
         Assert.DoesNotContain('\n', e.Message);
         Assert.Equal(before, RepoSnapshot.Of(repo));
     }
+
+    [Fact]
+    public async Task ApplyOffline_NoSuchPath_UserInputError()
+    {
+        var repo = ApplyFixtures.NewRepo("bare-user");
+        var missing = Path.Combine(repo, "no-such-delta");
+
+        var e = await Assert.ThrowsAsync<Errors.UserInputException>(() => DeltaApplier.ApplyOfflineAsync(OstreeRepo.Open(repo), missing, new DeltaApplyOptions()));
+
+        Assert.Contains(missing, e.Message, StringComparison.Ordinal);
+    }
 }

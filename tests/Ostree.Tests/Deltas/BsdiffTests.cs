@@ -1,14 +1,9 @@
 using OstreeContainer.Ostree.Deltas;
-using OstreeContainer.Ostree.Objects;
-using OstreeContainer.Ostree.Repository;
-using OstreeContainer.Ostree.Summaries;
 
 namespace OstreeContainer.Ostree.Tests.Deltas;
 
 public sealed class BsdiffTests
 {
-    private static readonly Lazy<IReadOnlyList<OstreePatch>> OstreePatches = new(LoadOstreePatches);
-
     [Fact]
     public void SuffixArraysAreTheSortedSuffixes()
     {
@@ -29,6 +24,17 @@ public sealed class BsdiffTests
         AssertSuffixArray([.. Enumerable.Repeat("ab"u8.ToArray(), 500).SelectMany(x => x)]);
         AssertSuffixArray([.. Enumerable.Repeat("abcabd"u8.ToArray(), 200).SelectMany(x => x), 0xFF]);
         AssertSuffixArray([0xFF, 0xFF, 0xFE, 0xFF]);
+
+        // Large enough for several levels of recursion, and long repeats (deep LMS ties).
+        var fourLetters = new byte[50_000];
+        for (var i = 0; i < fourLetters.Length; i++)
+        {
+            fourLetters[i] = (byte)(random.Next(4) + 'a');
+        }
+
+        AssertSuffixArray(fourLetters);
+        var block = RollsumTests.RandomBytes(1000, 9);
+        AssertSuffixArray([.. block, .. block, .. block.AsSpan(0, 500), .. block, .. block, 7, .. block]);
     }
 
     [Fact]
@@ -36,7 +42,7 @@ public sealed class BsdiffTests
     {
         // The real peer as oracle: ostree 2022.7's bundled bsdiff wrote these patches for
         // C1 -> C2; from the same old and new objects we must make the same bytes.
-        var patches = OstreePatches.Value;
+        var patches = BsdiffOstreeDelta.Patches;
         Assert.Equal(48, patches.Count);
         foreach (var p in patches)
         {
@@ -241,74 +247,5 @@ public sealed class BsdiffTests
         }
 
         return copy;
-    }
-
-    internal sealed record OstreePatch(byte[] Old, byte[] New, byte[] Patch);
-
-    /// <summary>Every BSPATCH in ostree's C1 -> C2 delta, with its source and target object contents.</summary>
-    private static List<OstreePatch> LoadOstreePatches()
-    {
-        var os = Fixtures.OsRepo;
-        var repo = OstreeRepo.Open(os.Repo);
-        var name = new DeltaName(Checksum.Parse(os.Commit1), Checksum.Parse(os.Commit2));
-        var superblock = DeltaSuperblock.Parse(File.ReadAllBytes(Path.Combine(os.Repo, name.SuperblockPath)));
-        var result = new List<OstreePatch>();
-        for (var part = 0; part < superblock.Parts.Count; part++)
-        {
-            var payload = DeltaPartFile.Decode(File.ReadAllBytes(Path.Combine(os.Repo, name.PartPath(part))));
-            var objects = superblock.Parts[part].Objects;
-            var ops = payload.Operations.Span;
-            var blob = payload.Blob.ToArray();
-            var current = 0;
-            Checksum? source = null;
-            var at = 0;
-            while (at < ops.Length)
-            {
-                var op = (DeltaOpcode)ops[at++];
-                var args = op switch
-                {
-                    DeltaOpcode.OpenSpliceAndClose => objects[current].Type == ObjectType.File ? 4 : 2,
-                    DeltaOpcode.Open => 3,
-                    DeltaOpcode.Write or DeltaOpcode.Bspatch => 2,
-                    DeltaOpcode.SetReadSource => 1,
-                    _ => 0,
-                };
-                var values = new ulong[args];
-                for (var i = 0; i < args; i++)
-                {
-                    Assert.True(Varint.TryRead(ops, ref at, out values[i]));
-                }
-
-                switch (op)
-                {
-                    case DeltaOpcode.SetReadSource:
-                        source = Checksum.FromBytes(blob.AsSpan((int)values[0], Checksum.Length));
-                        break;
-                    case DeltaOpcode.UnsetReadSource:
-                        source = null;
-                        break;
-                    case DeltaOpcode.Bspatch:
-                        Assert.NotNull(source);
-                        result.Add(new OstreePatch(
-                            ReadContent(repo, source.Value),
-                            ReadContent(repo, objects[current].Checksum),
-                            blob.AsSpan((int)values[0], (int)values[1]).ToArray()));
-                        break;
-                    case DeltaOpcode.OpenSpliceAndClose or DeltaOpcode.Close:
-                        current++;
-                        break;
-                }
-            }
-        }
-
-        return result;
-    }
-
-    private static byte[] ReadContent(OstreeRepo repo, Checksum checksum)
-    {
-        using var content = repo.OpenContent(checksum);
-        using var buffer = new MemoryStream();
-        content.Content.CopyTo(buffer);
-        return buffer.ToArray();
     }
 }

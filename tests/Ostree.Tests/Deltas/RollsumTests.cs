@@ -69,6 +69,39 @@ public sealed class RollsumTests
     }
 
     [Fact]
+    public void TheRollsumObjectOfOstreesOwnDeltaIsMatchedAsOstreeMatchedIt()
+    {
+        // The real peer as oracle: ostree 2022.7 chose rollsum for one object of C1 -> C2;
+        // its source-read WRITEs (one per matched chunk) merged as we merge them are our runs.
+        var rollsums = BsdiffOstreeDelta.Rollsums;
+        Assert.Single(rollsums);
+        foreach (var ostree in rollsums)
+        {
+            var result = Rollsum.Match(ostree.Old, ostree.New);
+            Assert.True(result.IsWorthUsing);
+            Assert.Equal(ostree.SourceWrites.Count, result.MatchedChunks);
+            Assert.Equal(ostree.SourceWrites.Sum(w => w.Length), result.MatchedBytes);
+            var merged = new List<RollsumMatch>();
+            foreach (var write in ostree.SourceWrites)
+            {
+                if (merged.Count > 0 && merged[^1].NewOffset + merged[^1].Length == write.NewOffset && merged[^1].OldOffset + merged[^1].Length == write.OldOffset)
+                {
+                    merged[^1] = merged[^1] with { Length = merged[^1].Length + write.Length };
+                }
+                else
+                {
+                    merged.Add(write);
+                }
+            }
+
+            Assert.Equal(merged, result.Matches);
+        }
+
+        // And none of the files ostree bsdiffed would have passed ostree's rollsum rule.
+        Assert.All(BsdiffOstreeDelta.Patches, p => Assert.False(Rollsum.Match(p.Old, p.New).IsWorthUsing));
+    }
+
+    [Fact]
     public void UnrelatedFilesMatchNothing()
     {
         var result = Rollsum.Match(RandomBytes(1 << 20, 6), RandomBytes(1 << 20, 7));

@@ -95,6 +95,17 @@ internal sealed class ContentBuffer : IDisposable
     /// <summary>The assembled content when in memory.</summary>
     public ReadOnlySpan<byte> MemoryContent => _memory.AsSpan(0, (int)Written);
 
+    /// <summary>
+    /// Hands the in-memory content (a pooled array, valid for <see cref="Written"/> bytes) to
+    /// the caller, who returns it to <see cref="ArrayPool{T}.Shared"/>; the next object gets a new one.
+    /// </summary>
+    public byte[] Detach()
+    {
+        var memory = _memory!;
+        _memory = null;
+        return memory;
+    }
+
     /// <summary>The temp file, rewound, when not in memory.</summary>
     public Stream RewoundFile()
     {

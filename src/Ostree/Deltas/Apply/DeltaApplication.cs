@@ -121,7 +121,8 @@ internal static class DeltaApplication
             for (var i = 0; i < superblock.Parts.Count; i++)
             {
                 var header = superblock.Parts[i];
-                if (HasAllObjects(tx, header))
+                var have = ObjectsPresent(tx, header);
+                if (Array.TrueForAll(have, static h => h))
                 {
                     // As ostree does: a part whose objects are all here is not even read.
                     present += header.Objects.Count;
@@ -146,7 +147,7 @@ internal static class DeltaApplication
                     {
                         try
                         {
-                            return RunPart(tx, index, header, file, tempDirectory, failed.Token);
+                            return RunPart(tx, index, header, have, file, tempDirectory, parallelism, failed.Token);
                         }
                         catch
                         {
@@ -195,7 +196,7 @@ internal static class DeltaApplication
         return (written, present);
     }
 
-    private static (int Written, int Present) RunPart(RepoTransaction tx, int index, DeltaPartHeader header, byte[] file, string tempDirectory, CancellationToken cancellationToken)
+    private static (int Written, int Present) RunPart(RepoTransaction tx, int index, DeltaPartHeader header, bool[] have, byte[] file, string tempDirectory, int writers, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
         Span<byte> hash = stackalloc byte[Checksum.Length];
@@ -215,22 +216,21 @@ internal static class DeltaApplication
             throw e.WithContext($"part {index}");
         }
 
-        using var executor = new PartExecutor(tx, index, header, payload, tempDirectory);
+        using var executor = new PartExecutor(tx, index, header, have, payload, tempDirectory, writers);
         executor.Execute(cancellationToken);
         return (executor.Written, executor.Present);
     }
 
-    private static bool HasAllObjects(RepoTransaction tx, DeltaPartHeader header)
+    /// <summary>Which of the part's objects the repository (or transaction) already has, in header order.</summary>
+    private static bool[] ObjectsPresent(RepoTransaction tx, DeltaPartHeader header)
     {
-        foreach (var obj in header.Objects)
+        var have = new bool[header.Objects.Count];
+        for (var i = 0; i < have.Length; i++)
         {
-            if (!tx.HasObject(obj.Checksum, obj.Type))
-            {
-                return false;
-            }
+            have[i] = tx.HasObject(header.Objects[i].Checksum, header.Objects[i].Type);
         }
 
-        return true;
+        return have;
     }
 
     /// <summary>

@@ -1,4 +1,5 @@
 using System.Globalization;
+using OstreeContainer.Errors;
 using OstreeContainer.Ostree.Summaries;
 
 namespace OstreeContainer.Ostree.Deltas.Apply;
@@ -14,7 +15,7 @@ public sealed class DirectoryDeltaSource : IDeltaSource
     private readonly string _superblock;
 
     /// <summary>A source reading <paramref name="path"/>: a delta directory or a superblock file.</summary>
-    /// <exception cref="FileNotFoundException">Neither a directory nor a file exists at <paramref name="path"/>.</exception>
+    /// <exception cref="UserInputException">Neither a directory nor a file exists at <paramref name="path"/>.</exception>
     public DirectoryDeltaSource(string path)
     {
         ArgumentNullException.ThrowIfNull(path);
@@ -31,7 +32,7 @@ public sealed class DirectoryDeltaSource : IDeltaSource
         }
         else
         {
-            throw new FileNotFoundException($"{path}: no delta directory or superblock file here", path);
+            throw new UserInputException($"{path}: no delta directory or superblock file here");
         }
     }
 

@@ -28,11 +28,21 @@ internal sealed class PartExecutor : IDisposable
     private readonly DeltaPartPayload _payload;
     private readonly string _tempDirectory;
     private readonly ContentBuffer _buffer;
+    private readonly bool[] _have;
 
     // Where the operation being executed starts, for messages.
     private int _opIndex;
     private int _opOffset;
     private byte _opcode;
+
+    // Objects are hashed and stored on up to this many threads while the operation stream
+    // moves on: storing is mostly waiting on the filesystem (create, xattrs, chmod).
+    private readonly SemaphoreSlim _slots;
+    private readonly List<Task> _writes = [];
+    private readonly int _writers;
+    private Exception? _writeError;
+    private int _written;
+    private CancellationToken _cancellationToken;
 
     private int _next;
     private DeltaObject? _open;
@@ -41,8 +51,12 @@ internal sealed class PartExecutor : IDisposable
     private Checksum? _readSourceName;
     private ReadSource? _readSource;
 
-    public PartExecutor(RepoTransaction tx, int part, DeltaPartHeader header, DeltaPartPayload payload, string tempDirectory)
+    /// <param name="have">Per object of the header, whether the repository had it when the part was read.</param>
+    public PartExecutor(RepoTransaction tx, int part, DeltaPartHeader header, bool[] have, DeltaPartPayload payload, string tempDirectory, int writers)
     {
+        _have = have;
+        _writers = Math.Max(1, writers);
+        _slots = new SemaphoreSlim(_writers);
         _tx = tx;
         _part = part;
         _objects = header.Objects;
@@ -52,7 +66,7 @@ internal sealed class PartExecutor : IDisposable
     }
 
     /// <summary>Objects staged by this part.</summary>
-    public int Written { get; private set; }
+    public int Written => _written;
 
     /// <summary>Objects of this part the repository (or transaction) already had.</summary>
     public int Present { get; private set; }
@@ -60,10 +74,28 @@ internal sealed class PartExecutor : IDisposable
     /// <summary>Runs every operation; throws <see cref="InvalidDataException"/> at the first bad one.</summary>
     public void Execute(CancellationToken cancellationToken)
     {
+        _cancellationToken = cancellationToken;
+        try
+        {
+            ExecuteOperations(cancellationToken);
+        }
+        finally
+        {
+            // Writes still running use the payload and the transaction's staging directory:
+            // they must end before either goes away, whatever happened here.
+            WaitForWrites();
+        }
+
+        ThrowIfWriteFailed();
+    }
+
+    private void ExecuteOperations(CancellationToken cancellationToken)
+    {
         var ops = _payload.Operations.Span;
         var pos = 0;
         while (pos < ops.Length)
         {
+            ThrowIfWriteFailed();
             _opOffset = pos;
             _opcode = ops[pos++];
             switch ((DeltaOpcode)_opcode)
@@ -113,33 +145,38 @@ internal sealed class PartExecutor : IDisposable
     private void OpenSpliceAndClose(ReadOnlySpan<byte> ops, ref int pos)
     {
         var obj = NextObject();
-        var blob = _payload.Blob.Span;
         if (obj.Type.IsMetadata())
         {
             var length = ReadVarint(ops, ref pos, "length");
             var offset = ReadVarint(ops, ref pos, "offset");
-            var data = blob.Slice(PayloadRange(offset, length, out var n), n);
+            var data = _payload.Blob.Slice(PayloadRange(offset, length, out var n), n);
             if (obj.Type is not (ObjectType.DirTree or ObjectType.DirMeta or ObjectType.Commit))
             {
                 Fail($"{Describe(obj)}: this object type is not written from a delta part");
             }
 
-            if (_tx.HasObject(obj.Checksum, obj.Type))
+            if (_have[_next])
             {
                 Present++;
             }
             else
             {
-                try
-                {
-                    _tx.WriteMetadata(obj.Type, obj.Checksum, data);
-                }
-                catch (InvalidDataException e)
-                {
-                    Fail(e.Message);
-                }
+                var where = Where();
+                Dispatch(
+                    () =>
+                    {
+                        try
+                        {
+                            _tx.WriteMetadata(obj.Type, obj.Checksum, data.Span);
+                        }
+                        catch (InvalidDataException e)
+                        {
+                            throw new InvalidDataException($"{where}: {e.Message}", e);
+                        }
 
-                Written++;
+                        Interlocked.Increment(ref _written);
+                    },
+                    null);
             }
         }
         else if (obj.Type == ObjectType.File)
@@ -147,14 +184,14 @@ internal sealed class PartExecutor : IDisposable
             var header = ReadHeader(ops, ref pos, obj);
             var size = ReadVarint(ops, ref pos, "size");
             var offset = ReadVarint(ops, ref pos, "offset");
-            var content = blob.Slice(PayloadRange(offset, size, out var n), n);
-            if (_tx.HasObject(obj.Checksum, ObjectType.File))
+            var content = _payload.Blob.Slice(PayloadRange(offset, size, out var n), n);
+            if (_have[_next])
             {
                 Present++;
             }
             else
             {
-                WriteContent(obj, header, content);
+                WriteContent(obj, header, content, null);
             }
         }
         else
@@ -182,7 +219,7 @@ internal sealed class PartExecutor : IDisposable
 
         _open = obj;
         _openHeader = header;
-        _openPresent = _tx.HasObject(obj.Checksum, ObjectType.File);
+        _openPresent = _have[_next];
         if (_openPresent)
         {
             _buffer.Reset();
@@ -255,7 +292,9 @@ internal sealed class PartExecutor : IDisposable
 
             if (_buffer.InMemory)
             {
-                WriteContent(obj, _openHeader!, _buffer.MemoryContent);
+                var length = (int)_buffer.Written;
+                var owned = _buffer.Detach();
+                WriteContent(obj, _openHeader!, owned.AsMemory(0, length), owned);
             }
             else if (_openHeader!.IsSymlink)
             {
@@ -273,7 +312,7 @@ internal sealed class PartExecutor : IDisposable
                     Fail($"{Describe(obj)}: {e.Message}");
                 }
 
-                Written++;
+                Interlocked.Increment(ref _written);
             }
         }
         else
@@ -365,49 +404,123 @@ internal sealed class PartExecutor : IDisposable
         return _readSource;
     }
 
-    private void WriteContent(DeltaObject obj, FileHeader header, ReadOnlySpan<byte> content)
+    /// <summary>
+    /// Stores a content object (on a writer thread): a symlink's target is its bytes here; the
+    /// object is hashed over header and content and must match its name. <paramref name="rented"/>,
+    /// when set, backs <paramref name="content"/> and goes back to the pool afterwards.
+    /// </summary>
+    private void WriteContent(DeltaObject obj, FileHeader header, ReadOnlyMemory<byte> content, byte[]? rented)
     {
-        Checksum actual;
+        var where = Where();
+        var what = Describe(obj);
+        Dispatch(
+            () =>
+            {
+                var actual = StoreContent(header, content.Span, $"{where}: {what}");
+                if (actual != obj.Checksum)
+                {
+                    throw new InvalidDataException($"{where}: {what}: content hashes to {actual}");
+                }
+
+                Interlocked.Increment(ref _written);
+            },
+            rented);
+    }
+
+    private Checksum StoreContent(FileHeader header, ReadOnlySpan<byte> content, string context)
+    {
         try
         {
-            if (header.IsSymlink)
+            if (!header.IsSymlink)
             {
-                // A symlink's "content" in a part is its target; the object has no content bytes.
-                if (content.Length > FileHeader.MaxSymlinkTarget)
-                {
-                    Fail($"{Describe(obj)}: symlink target of {content.Length} bytes is over the {FileHeader.MaxSymlinkTarget}-byte limit");
-                }
-
-                string target;
-                try
-                {
-                    target = StrictUtf8.GetString(content);
-                }
-                catch (DecoderFallbackException)
-                {
-                    Fail($"{Describe(obj)}: symlink target is not UTF-8");
-                    return;
-                }
-
-                actual = _tx.WriteContent(header with { SymlinkTarget = target }, ReadOnlySpan<byte>.Empty);
+                return _tx.WriteContent(header, content);
             }
-            else
+
+            // A symlink's "content" in a part is its target; the object has no content bytes.
+            if (content.Length > FileHeader.MaxSymlinkTarget)
             {
-                actual = _tx.WriteContent(header, content);
+                throw new InvalidDataException($"symlink target of {content.Length} bytes is over the {FileHeader.MaxSymlinkTarget}-byte limit");
             }
+
+            string target;
+            try
+            {
+                target = StrictUtf8.GetString(content);
+            }
+            catch (DecoderFallbackException)
+            {
+                throw new InvalidDataException("symlink target is not UTF-8");
+            }
+
+            return _tx.WriteContent(header with { SymlinkTarget = target }, ReadOnlySpan<byte>.Empty);
         }
         catch (InvalidDataException e)
         {
-            Fail($"{Describe(obj)}: {e.Message}");
+            throw new InvalidDataException($"{context}: {e.Message}", e);
+        }
+    }
+
+    /// <summary>Runs <paramref name="write"/> on a writer thread (inline with one writer); the first failure is kept.</summary>
+    private void Dispatch(Action write, byte[]? rented)
+    {
+        if (_writers == 1)
+        {
+            try
+            {
+                write();
+            }
+            finally
+            {
+                if (rented is not null)
+                {
+                    System.Buffers.ArrayPool<byte>.Shared.Return(rented);
+                }
+            }
+
             return;
         }
 
-        if (actual != obj.Checksum)
+        _slots.Wait(_cancellationToken);
+        ThrowIfWriteFailed();
+        _writes.Add(Task.Run(() =>
         {
-            Fail($"{Describe(obj)}: content hashes to {actual}");
+            try
+            {
+                write();
+            }
+            catch (Exception e)
+            {
+                Interlocked.CompareExchange(ref _writeError, e, null);
+            }
+            finally
+            {
+                if (rented is not null)
+                {
+                    System.Buffers.ArrayPool<byte>.Shared.Return(rented);
+                }
+
+                _slots.Release();
+            }
+        }));
+    }
+
+    private void WaitForWrites()
+    {
+        foreach (var write in _writes)
+        {
+            // Failures are recorded in _writeError; the tasks themselves never fault.
+            write.Wait(CancellationToken.None);
         }
 
-        Written++;
+        _writes.Clear();
+    }
+
+    private void ThrowIfWriteFailed()
+    {
+        if (Volatile.Read(ref _writeError) is { } error)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(error);
+        }
     }
 
     private FileHeader ReadHeader(ReadOnlySpan<byte> ops, ref int pos, DeltaObject obj)
@@ -480,10 +593,12 @@ internal sealed class PartExecutor : IDisposable
 
     private string Describe(DeltaObject obj) => $"object {_next} ({obj.Type.Name()} {obj.Checksum})";
 
-    private string Context(string message)
+    private string Context(string message) => $"{Where()}: {message}";
+
+    private string Where()
     {
         var op = _opcode is >= 0x20 and < 0x7F ? $"'{(char)_opcode}'" : $"0x{_opcode:x2}";
-        return $"part {_part}: operation {_opIndex} ({op} at byte {_opOffset}): {message}";
+        return $"part {_part}: operation {_opIndex} ({op} at byte {_opOffset})";
     }
 
     [DoesNotReturn]
@@ -491,7 +606,9 @@ internal sealed class PartExecutor : IDisposable
 
     public void Dispose()
     {
+        WaitForWrites();
         UnsetReadSource();
         _buffer.Dispose();
+        _slots.Dispose();
     }
 }

@@ -19,6 +19,9 @@ internal static class DeltaCompiler
     // "OSTSGNDT" as a big-endian t: the signed superblock wrapper (taya{sv}), §8.7.
     private const ulong SignedMagic = 0x4F535453474E4454;
 
+    // xz preset for parts of already-compressed files.
+    private const int PrecompressedPreset = 0;
+
     // S_IROTH: ostree only diffs against old files every client can read.
     private const uint OtherRead = 0x4;
 
@@ -39,9 +42,9 @@ internal static class DeltaCompiler
         {
             // Parts compress independently: largest first keeps every core busy to the end.
             var encoded = new EncodedPart[plan.Parts.Count];
-            var order = Enumerable.Range(0, plan.Parts.Count).OrderByDescending(i => plan.Parts[i].Sum(x => x.PayloadLength)).ToArray();
+            var order = Enumerable.Range(0, plan.Parts.Count).OrderByDescending(i => plan.Parts[i].Items.Sum(x => x.PayloadLength) * (plan.Parts[i].Preset + 1)).ToArray();
             Unwrap(() => Parallel.ForEach(order, parallel, i =>
-                encoded[i] = PartEncoder.Encode(repo, plan.Parts[i], options.CompressionPreset, Path.Combine(staging, i.ToString(System.Globalization.CultureInfo.InvariantCulture)), options.Inline, cancellationToken)));
+                encoded[i] = PartEncoder.Encode(repo, plan.Parts[i], Path.Combine(staging, i.ToString(System.Globalization.CultureInfo.InvariantCulture)), options.Inline, cancellationToken)));
 
             var superblock = BuildSuperblock(repo, name, plan, encoded, options);
             var superblockBytes = superblock.Serialize();
@@ -67,7 +70,7 @@ internal static class DeltaCompiler
         }
     }
 
-    private sealed record DeltaPlan(byte[] CommitObject, List<List<DeltaItem>> Parts, List<DeltaFallback> Fallbacks);
+    private sealed record DeltaPlan(byte[] CommitObject, List<PlannedPart> Parts, List<DeltaFallback> Fallbacks);
 
     private static DeltaPlan Plan(OstreeRepo repo, Checksum? from, Checksum to, DeltaGenerateOptions options, ParallelOptions parallel)
     {
@@ -160,8 +163,8 @@ internal static class DeltaCompiler
             if (options.MinFallbackSize > 0 && size > options.MinFallbackSize)
             {
                 // ostree_repo_query_object_storage_size: the loose object file's length.
-                var stored = new FileInfo(repo.ObjectPath(checksum, ObjectType.File)).Length;
-                fallbacks.Add(new DeltaFallback(ObjectType.File, checksum, (ulong)stored, (ulong)size));
+                var storage = new FileInfo(repo.ObjectPath(checksum, ObjectType.File)).Length;
+                fallbacks.Add(new DeltaFallback(ObjectType.File, checksum, (ulong)storage, (ulong)size));
                 continue;
             }
 
@@ -170,13 +173,36 @@ internal static class DeltaCompiler
 
         var names = toClosure.Files;
         plain.Sort((a, b) => CompareForCompression(a, b, names));
-        var sequence = metadataItems
+
+        // Files that are already compressed (gzip'd man pages and changelogs, images…) go
+        // last, into parts xz'd at its fastest preset: no preset shrinks them, and a slow one
+        // spends much of its time there. (Not stored uncompressed: ostree 2022.7 mmaps an
+        // uncompressed part file at offset 1, which fails, so show and apply-offline refuse it.)
+        var stored = plain.Where(x => IsPrecompressed(names[x.Checksum])).ToList();
+        plain.RemoveAll(x => IsPrecompressed(names[x.Checksum]));
+        var compressed = metadataItems
             .Concat(rollsum.Values.OrderBy(x => walkIndex[x.Checksum]))
             .Concat(bsdiff.Values.OrderBy(x => walkIndex[x.Checksum]))
             .Concat(plain)
             .Concat(symlinks);
-        return new DeltaPlan(toClosure.CommitObject, Split(sequence, options.MaxChunkSize), fallbacks);
+        var parts = Split(compressed, options.MaxChunkSize, options.CompressionPreset);
+        if (stored.Count > 0)
+        {
+            parts.AddRange(Split(stored, options.MaxChunkSize, PrecompressedPreset));
+        }
+
+        return new DeltaPlan(toClosure.CommitObject, parts, fallbacks);
     }
+
+    // Extensions of formats that are compressed already; every name of the object must have one.
+    private static readonly HashSet<string> PrecompressedExtensions = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "gz", "tgz", "xz", "txz", "bz2", "tbz2", "zst", "zstd", "lz4", "lzma", "lz", "br", "7z", "zip", "jar", "whl", "apk",
+        "deb", "rpm", "png", "jpg", "jpeg", "gif", "webp", "avif", "woff", "woff2", "mp3", "ogg", "opus", "mp4", "webm",
+    };
+
+    private static bool IsPrecompressed(List<string> names) =>
+        names.TrueForAll(n => PrecompressedExtensions.Contains(Extension(n)));
 
     // Groups plain files by extension, then name, so alike content shares an xz window.
     private static int CompareForCompression(DeltaItem a, DeltaItem b, Dictionary<Checksum, List<string>> names)
@@ -208,9 +234,9 @@ internal static class DeltaCompiler
     // ostree's split rule: before a whole object, start a new part when the payload plus
     // the object would pass the limit; before a rollsum or bsdiff object, when the payload
     // already has. Its uncompressed size counts what ostree's part header counts.
-    private static List<List<DeltaItem>> Split(IEnumerable<DeltaItem> items, long maxChunkSize)
+    private static List<PlannedPart> Split(IEnumerable<DeltaItem> items, long maxChunkSize, int preset)
     {
-        var parts = new List<List<DeltaItem>>();
+        var parts = new List<PlannedPart>();
         var current = new List<DeltaItem>();
         long payload = 0;
         foreach (var item in items)
@@ -220,7 +246,7 @@ internal static class DeltaCompiler
                 : payload > maxChunkSize;
             if (current.Count > 0 && full)
             {
-                parts.Add(current);
+                parts.Add(new PlannedPart(current, preset));
                 current = [];
                 payload = 0;
             }
@@ -230,7 +256,11 @@ internal static class DeltaCompiler
         }
 
         // ostree always finishes the last part, even an empty one (an empty commit).
-        parts.Add(current);
+        if (current.Count > 0 || parts.Count == 0)
+        {
+            parts.Add(new PlannedPart(current, preset));
+        }
+
         return parts;
     }
 

@@ -9,6 +9,9 @@ using OstreeContainer.Ostree.Summaries;
 
 namespace OstreeContainer.Ostree.Deltas.Generate;
 
+/// <summary>The objects of one part, in order, and the xz preset it is compressed with.</summary>
+internal sealed record PlannedPart(List<DeltaItem> Items, int Preset);
+
 /// <summary>An encoded part: its header for the superblock and, for inline deltas, its bytes.</summary>
 internal sealed record EncodedPart(DeltaPartHeader Header, byte[]? InlineBytes);
 
@@ -26,12 +29,13 @@ internal static class PartEncoder
     private static readonly GVariantType XattrTableType = GVariantType.Parse("aa(ayay)");
 
     /// <summary>
-    /// Encodes <paramref name="items"/> as one part, compressed with xz at
-    /// <paramref name="preset"/>; writes it to <paramref name="path"/> unless
+    /// Encodes <paramref name="part"/>, compressed with xz at its preset;
+    /// writes it to <paramref name="path"/> unless
     /// <paramref name="keepInline"/>, in which case the bytes are returned.
     /// </summary>
-    public static EncodedPart Encode(OstreeRepo repo, IReadOnlyList<DeltaItem> items, int preset, string path, bool keepInline, CancellationToken cancellationToken)
+    public static EncodedPart Encode(OstreeRepo repo, PlannedPart part, string path, bool keepInline, CancellationToken cancellationToken)
     {
+        var items = part.Items;
         var modes = new List<DeltaPartMode>();
         var modeIndex = new Dictionary<DeltaPartMode, int>();
         var xattrTable = new List<object>();
@@ -87,9 +91,9 @@ internal static class PartEncoder
             BinaryPrimitives.ReverseEndianness(m.Mode),
         }).ToArray());
         var xattrBytes = GVariantWriter.Encode(XattrTableType, xattrTable.ToArray());
-        var body = checked(modesBytes.Length + xattrBytes.Length + (int)blobLength + ops.WrittenCount);
-        var width = GVariantWriter.OffsetWidth(body, FramedMembers);
-        var total = checked(body + (FramedMembers * width));
+        var bodyLength = checked(modesBytes.Length + xattrBytes.Length + (int)blobLength + ops.WrittenCount);
+        var width = GVariantWriter.OffsetWidth(bodyLength, FramedMembers);
+        var total = checked(bodyLength + (FramedMembers * width));
         var payload = ArrayPool<byte>.Shared.Rent(total);
         try
         {
@@ -101,34 +105,36 @@ internal static class PartEncoder
             ops.WrittenSpan.CopyTo(span[(blobStart + (int)blobLength)..]);
 
             // Tuple framing: end offsets of the non-last variable members, last member's first.
-            var at = body;
+            var at = bodyLength;
             WriteOffset(span.Slice(at, width), blobStart + blobLength);
             WriteOffset(span.Slice(at + width, width), blobStart);
             WriteOffset(span.Slice(at + (2 * width), width), modesBytes.Length);
 
             cancellationToken.ThrowIfCancellationRequested();
-            var compressed = Xz.Compress(span, preset);
+            // Always xz: ostree reads an uncompressed part file by mmap at offset 1, which fails.
+            var body = Xz.Compress(span, part.Preset);
+            const byte kind = (byte)DeltaPartCompression.Xz;
             Span<byte> digest = stackalloc byte[Checksum.Length];
             using (var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256))
             {
-                hash.AppendData([(byte)DeltaPartCompression.Xz]);
-                hash.AppendData(compressed);
+                hash.AppendData([kind]);
+                hash.AppendData(body);
                 hash.GetHashAndReset(digest);
             }
 
-            var header = new DeltaPartHeader(DeltaSuperblock.PartVersion, Checksum.FromBytes(digest), (ulong)compressed.Length + 1, usize, objects);
+            var header = new DeltaPartHeader(DeltaSuperblock.PartVersion, Checksum.FromBytes(digest), (ulong)body.Length + 1, usize, objects);
             if (keepInline)
             {
-                var file = new byte[compressed.Length + 1];
-                file[0] = (byte)DeltaPartCompression.Xz;
-                compressed.CopyTo(file, 1);
+                var file = new byte[body.Length + 1];
+                file[0] = kind;
+                body.CopyTo(file.AsSpan(1));
                 return new EncodedPart(header, file);
             }
 
             using (var stream = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 0))
             {
-                stream.WriteByte((byte)DeltaPartCompression.Xz);
-                stream.Write(compressed);
+                stream.WriteByte(kind);
+                stream.Write(body);
             }
 
             return new EncodedPart(header, null);

@@ -26,7 +26,12 @@ public sealed class GenerateOddTreeTests
     {
         var odd = Odd.Value;
         var repo = GenerateOracle.LinkCopy(odd.Repo, "gen-odd-pull");
-        var options = new DeltaGenerateOptions { MaxChunkSize = 60_000, MinFallbackSize = 150_000 };
+        // ostree 2022.7 pulls deltas only through a summary (without one it fails with "no
+        // summary deltas or delta index found"): the summary exists first, listing no deltas,
+        // and generation must refresh its delta list.
+        Peer.Ostree(repo, "summary", "-u");
+        Assert.Empty(Summary.Parse(File.ReadAllBytes(Path.Combine(repo, "summary"))).StaticDeltas);
+        var options = new DeltaGenerateOptions { MaxChunkSize = 10_000, MinFallbackSize = 150_000 };
         var result = await DeltaGenerator.GenerateAsync(OstreeRepo.Open(repo), odd.C1, odd.C2, options);
 
         Assert.True(result.Parts >= 3, $"{result.Parts} parts");
@@ -39,8 +44,19 @@ public sealed class GenerateOddTreeTests
         var objects = superblock.Parts.SelectMany(p => p.Objects).ToList();
         Assert.DoesNotContain(objects, o => o.Type == ObjectType.Commit);
         Assert.Equal(objects.Count, objects.Distinct().Count());
+        for (var i = 0; i < superblock.Parts.Count; i++)
+        {
+            // Our payload is laid out by hand (no intermediate copy): it must be the normal
+            // form the GVariant writer produces, and the header must describe the file.
+            var file = File.ReadAllBytes(Path.Combine(repo, result.Name.PartPath(i)));
+            Assert.Equal(superblock.Parts[i].Checksum, Checksum.Compute(file));
+            Assert.Equal((ulong)file.Length, superblock.Parts[i].Size);
+            var raw = file[0] == (byte)DeltaPartCompression.Xz ? Xz.Decompress(file.AsSpan(1)) : file[1..];
+            Assert.Equal(raw, DeltaPartFile.Decode(file).Serialize());
+        }
         Assert.Equal("true", OstreeRepo.Open(repo).Config.Get("core", "indexed-deltas"));
         Assert.True(File.Exists(Path.Combine(repo, DeltaName.IndexPathFor(odd.C2))));
+        Assert.Equal([result.Name], Summary.Parse(File.ReadAllBytes(Path.Combine(repo, "summary"))).StaticDeltas.Select(d => d.Name));
 
         var client = GenerateOracle.BareUserWith(repo, odd.C1, $"origin:{Branch}");
         await GenerateOracle.PullAndCompareAsync(repo, client, Branch, odd.C2);
@@ -58,8 +74,10 @@ public sealed class GenerateOddTreeTests
         Assert.True(result.Parts >= 3);
         // Inline: the delta directory holds the superblock only.
         Assert.Equal([DeltaName.SuperblockFileName], Directory.GetFiles(result.Directory).Select(Path.GetFileName));
-        var show = GenerateOracle.Show(repo, result.Name);
-        Assert.Contains("bspatch=", show, StringComparison.Ordinal);
+        // ostree 2022.7's 'static-delta show' opens part files even when they are inline (its
+        // own --inline deltas fail the same way), so only apply-offline judges this one.
+        var superblock = DeltaSuperblock.Parse(File.ReadAllBytes(Path.Combine(repo, result.Name.SuperblockPath)));
+        Assert.Equal(result.Parts, superblock.Metadata.Entries.Count(e => e.Key.StartsWith(result.Name.RelativeDirectory + "/", StringComparison.Ordinal) && !e.Key.EndsWith("/commitmeta", StringComparison.Ordinal)));
         GenerateOracle.ApplyOfflineAndCompare(repo, result.Name);
     }
 
