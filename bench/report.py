@@ -4,7 +4,9 @@
 Usage: report.py RESULTS.tsv RUNS STARTED OUT.md OUT.png
 
 Each row of RESULTS.tsv (see `result` in bench/lib.sh) is:
-bench, task, unit, ours, peer, peer name, ratio (ours / peer), ours RSS MB, peer RSS MB.
+bench, task, unit, ours, peer, peer name, ratio (ours / peer), ours RSS MB, peer RSS MB,
+and, for rows with a bound to meet (bench/delta.sh), the bound on the ratio and the bound
+on the peak-RSS ratio ("-" for none): the table then says whether each was met.
 For "req/s" higher is better; for every other unit lower is better. The chart shows each
 ratio as a cost, ours relative to the peer (below 1 = ours is better), so every bar reads
 the same way.
@@ -34,6 +36,18 @@ def number(text):
         return None
 
 
+def bound_text(ratio, bound, ours_rss, peer_rss, rss_bound):
+    """'<= 0.5x: met; RSS <= 2x: met' for a row with bounds, empty for one without."""
+    parts = []
+    r, b = number(ratio), number(bound)
+    if b is not None:
+        parts.append(f"<= {bound}x: {'met' if r is not None and r <= b else '**missed**'}")
+    o, p, rb = number(ours_rss), number(peer_rss), number(rss_bound)
+    if rb is not None and o is not None and p:
+        parts.append(f"RSS {o / p:.2f}x <= {rss_bound}x: {'met' if o / p <= rb else '**missed**'}")
+    return "; ".join(parts)
+
+
 def main():
     results, runs, started, out_md, out_png = sys.argv[1:6]
     rows = []
@@ -41,6 +55,8 @@ def main():
         for line in f:
             fields = line.rstrip("\n").split("\t")
             if len(fields) == 9:
+                fields += ["-", "-"]
+            if len(fields) == 11:
                 rows.append(fields)
     if not rows:
         sys.exit("report.py: no results recorded")
@@ -75,10 +91,13 @@ def main():
         + ".\n"
     )
     out.append(f"![ratios](benchmarks.png)\n")
-    out.append("| bench | measure | unit | ours | peer | peer is | ratio | ours peak RSS (MB) | peer peak RSS (MB) |")
-    out.append("|---|---|---|---:|---:|---|---:|---:|---:|")
-    for bench, task, unit, ours, peer, peer_name, ratio, ours_rss, peer_rss in rows:
-        out.append(f"| {bench} | {task} | {unit} | {ours} | {peer} | {peer_name} | **{ratio}** | {ours_rss} | {peer_rss} |")
+    out.append("| bench | measure | unit | ours | peer | peer is | ratio | ours peak RSS (MB) | peer peak RSS (MB) | bound |")
+    out.append("|---|---|---|---:|---:|---|---:|---:|---:|---|")
+    for bench, task, unit, ours, peer, peer_name, ratio, ours_rss, peer_rss, bound, rss_bound in rows:
+        out.append(
+            f"| {bench} | {task} | {unit} | {ours} | {peer} | {peer_name} | **{ratio}** | {ours_rss} | {peer_rss} "
+            f"| {bound_text(ratio, bound, ours_rss, peer_rss, rss_bound)} |"
+        )
     out.append("")
     out.append(
         "How to read the webserver rows: `(a)` wrk with 2 threads and 16 connections on one small "
@@ -86,7 +105,12 @@ def main():
         "bare-user repo (transcoding `.filez` on the fly, then from its cache) against nginx serving "
         "the archive repo; `(d)` start-up and memory; `(e)` the object map. The pull rows compare "
         "`ostree-container pull` from a local `docker-registry` with the real `ostree pull` of the "
-        "same commit from nginx, and with `skopeo copy` of the whole image (transport only, no import)."
+        "same commit from nginx, and with `skopeo copy` of the whole image (transport only, no import). "
+        "The delta rows compare `ostree-container static-delta` with `ostree static-delta` on copies of "
+        "the OS fixture: generating C1 -> C2 and a from-scratch delta of C2 (the latter once per run of "
+        "the bench), the size of each (parts plus fallback objects, as `ostree static-delta show` totals "
+        "them), and applying ostree's own C1 -> C2 delta into a bare-user repo holding C1; the bound "
+        "column holds issue 14's limits."
     )
     with open(out_md, "w", encoding="utf-8") as f:
         f.write("\n".join(out) + "\n")

@@ -23,6 +23,7 @@ public static class CliApp
             PushCommand.Create(),
             PullCommand.Create(),
             InspectCommand.Create(),
+            StaticDeltaCommand.Create(),
         };
         return root;
     }

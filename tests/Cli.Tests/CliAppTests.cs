@@ -6,17 +6,17 @@ namespace OstreeContainer.Cli.Tests;
 public class CliAppTests
 {
     [Theory]
-    [InlineData("static-delta", "--help")]
-    [InlineData("static-delta")]
-    [InlineData("-h", "static-delta", "--repo", "r")]
-    [InlineData("static-delta", "--version")]
+    [InlineData("prune", "--help")]
+    [InlineData("prune")]
+    [InlineData("-h", "prune", "--repo", "r")]
+    [InlineData("prune", "--version")]
     public void Run_UnknownVerb_OneErrorLineNoHelp(params string[] args)
     {
         var result = CliRunner.Run(args);
 
         Assert.Equal((1, ""), (result.ExitCode, result.Stdout));
         var line = Assert.Single(result.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
-        Assert.Equal("ostree-container: error: unknown command 'static-delta' (see 'ostree-container --help')", line);
+        Assert.Equal("ostree-container: error: unknown command 'prune' (see 'ostree-container --help')", line);
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using OstreeContainer.Ostree.Deltas.Apply;
 using OstreeContainer.Ostree.Repository;
 using OstreeContainer.Ostree.Signing;
 using OstreeContainer.Ostree.Summaries;
@@ -7,13 +8,16 @@ namespace OstreeContainer.Ostree.Deltas;
 /// <summary>How a delta is applied.</summary>
 public sealed record DeltaApplyOptions
 {
-    /// <summary>The signatures the target commit must carry; null applies without checking (explicit opt-out).</summary>
+    /// <summary>
+    /// The signatures the target commit must carry (and, when it lists ed25519 keys, a signed
+    /// superblock's own signatures); null applies without checking (explicit opt-out).
+    /// </summary>
     public SignaturePolicy? SignaturePolicy { get; init; }
 
     /// <summary>A ref to move to the target commit once everything is written; null moves none.</summary>
     public RefName? Ref { get; init; }
 
-    /// <summary>Parts are decompressed and applied on this many threads at most.</summary>
+    /// <summary>Parts are decompressed and applied on this many threads at most (and at most this many are in memory).</summary>
     public int MaxParallelism { get; init; } = Environment.ProcessorCount;
 
     /// <summary>Clock for signature expiry checks.</summary>
@@ -35,6 +39,29 @@ public static class DeltaApplier
     /// signature is checked per <see cref="DeltaApplyOptions.SignaturePolicy"/>, and the ref
     /// (if any) moves last. On any error nothing becomes visible.
     /// </summary>
-    public static Task<DeltaApplyResult> ApplyOfflineAsync(OstreeRepo repo, string path, DeltaApplyOptions options, CancellationToken cancellationToken = default) =>
-        throw new NotImplementedException("DeltaApplier: being written");
+    /// <exception cref="InvalidDataException">The delta is malformed, corrupt, or needs an object the repository lacks; the message names it.</exception>
+    /// <exception cref="SignatureVerificationException">A signature the policy requires is missing or not valid.</exception>
+    /// <exception cref="Errors.UserInputException">Nothing exists at <paramref name="path"/>.</exception>
+    public static Task<DeltaApplyResult> ApplyOfflineAsync(OstreeRepo repo, string path, DeltaApplyOptions options, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        return ApplyAsync(repo, new DirectoryDeltaSource(path), options, cancellationToken);
+    }
+
+    /// <summary>
+    /// Applies a delta read from <paramref name="source"/> (a directory, or a delta carried
+    /// some other way), with the same checks and all-or-nothing visibility as
+    /// <see cref="ApplyOfflineAsync"/>. Unlike <c>ostree static-delta apply-offline</c> this
+    /// works into archive repositories too, and accepts fallback entries whose objects the
+    /// repository already has.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The delta is malformed, corrupt, or needs an object the repository lacks; the message names it.</exception>
+    /// <exception cref="SignatureVerificationException">A signature the policy requires is missing or not valid.</exception>
+    public static Task<DeltaApplyResult> ApplyAsync(OstreeRepo repo, IDeltaSource source, DeltaApplyOptions options, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(repo);
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(options);
+        return DeltaApplication.ApplyAsync(repo, source, options, cancellationToken);
+    }
 }

@@ -9,8 +9,8 @@ using OstreeContainer.Ostree.Posix;
 namespace OstreeContainer.Ostree.Repository;
 
 /// <summary>
-/// A set of writes that becomes visible all at once. Objects are staged under
-/// <c>tmp/staging-*</c> with the same layout as <c>objects/</c>; <see cref="Commit"/>
+/// A set of writes that becomes visible all at once. Objects are staged side by side in
+/// <c>tmp/staging-*</c>, named like their final files; <see cref="Commit"/>
 /// flushes the filesystem (<c>syncfs</c>, when <c>core.fsync</c> is on), renames each
 /// staged object into place, then moves refs. A crash or <see cref="Dispose"/> without
 /// commit leaves <c>objects/</c> and <c>refs/</c> untouched (only a stale staging
@@ -25,7 +25,6 @@ public sealed class RepoTransaction : IDisposable
     private readonly OstreeRepo _repo;
     private readonly string _staging;
     private readonly ConcurrentDictionary<(Checksum, ObjectType), string> _staged = new();
-    private readonly ConcurrentDictionary<string, bool> _stagingDirs = new(StringComparer.Ordinal);
     private readonly List<(RefName Name, Checksum? Target)> _refs = [];
     private readonly ZLibCompressionOptions _compression;
     private int _tempCounter;
@@ -253,7 +252,8 @@ public sealed class RepoTransaction : IDisposable
             {
                 var final = _repo.ObjectPath(checksum, type);
                 var dir = Path.GetDirectoryName(final)!;
-                if (objectDirs.Add(dir))
+                // A failing mkdir costs more than a stat, and most object directories exist.
+                if (objectDirs.Add(dir) && !Directory.Exists(dir))
                 {
                     Directory.CreateDirectory(dir);
                 }
@@ -328,19 +328,11 @@ public sealed class RepoTransaction : IDisposable
         return true;
     }
 
-    private string StagedPath(Checksum checksum, ObjectType type)
-    {
-        var rel = _repo.RelativeObjectPath(checksum, type);
-        var path = Path.Combine(_staging, rel);
-        // The key appears only once its factory has created the directory, so no thread
-        // can write into a directory another thread has merely claimed.
-        _stagingDirs.GetOrAdd(Path.GetDirectoryName(path)!, static dir =>
-        {
-            Directory.CreateDirectory(dir);
-            return true;
-        });
-        return path;
-    }
+    // Staged objects sit side by side in the staging directory, named like their final
+    // file (checksum and extension): one directory instead of one per checksum prefix saves
+    // a mkdir and an rmdir for nearly every object of a small transaction.
+    private string StagedPath(Checksum checksum, ObjectType type) =>
+        Path.Combine(_staging, $"{checksum}.{type.Extension(_repo.IsArchive)}");
 
     private void StageContent(FileHeader header, ReadOnlySpan<byte> content, string staged, GVariantWriter scratch)
     {

@@ -75,6 +75,34 @@ public sealed class DeltaSuperblock
         EndiannessGuessed = endiannessGuessed;
     }
 
+    /// <summary>
+    /// A new superblock as <c>static-delta generate</c> writes it; <paramref name="metadata"/>
+    /// should already hold <c>ostree.endianness</c> matching <paramref name="endianness"/>.
+    /// </summary>
+    /// <exception cref="InvalidDataException"><paramref name="commitObject"/> is not a commit hashing to <paramref name="to"/>.</exception>
+    public static DeltaSuperblock Create(
+        VariantDictionary metadata,
+        DateTimeOffset timestamp,
+        Checksum? from,
+        Checksum to,
+        ReadOnlySpan<byte> commitObject,
+        IReadOnlyList<DeltaPartHeader> parts,
+        IReadOnlyList<DeltaFallback> fallbacks,
+        DeltaEndianness endianness = DeltaEndianness.Little)
+    {
+        ArgumentNullException.ThrowIfNull(metadata);
+        ArgumentNullException.ThrowIfNull(parts);
+        ArgumentNullException.ThrowIfNull(fallbacks);
+        var actual = Checksum.Compute(commitObject);
+        if (actual != to)
+        {
+            SummaryThrowHelper.InvalidField("commit", $"commit object hashes to {actual}, but the delta's target is {to}");
+        }
+
+        var commit = Commit.Parse(commitObject);
+        return new DeltaSuperblock(metadata, (ulong)timestamp.ToUnixTimeSeconds(), from, to, commitObject.ToArray(), commit, [], [.. parts], [.. fallbacks], endianness, endiannessGuessed: false);
+    }
+
     /// <summary>Superblock metadata: <c>ostree.endianness</c>, user keys, inline parts, the target's detached metadata.</summary>
     public VariantDictionary Metadata { get; }
 

@@ -1,5 +1,5 @@
 using System.Collections.Concurrent;
-using System.Text;
+using System.Security.Cryptography;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Win32.SafeHandles;
 using OstreeContainer.Ostree.Objects;
@@ -36,7 +36,8 @@ public readonly record struct ResolvedFile(RepoFile File, SafeFileHandle? Handle
 
 /// <summary>
 /// Maps an allowed <see cref="RepoPath"/> to the file to serve: from disk for archive repos;
-/// <c>.filez</c> synthesised for other modes; a <c>config</c> that always says archive-z2;
+/// <c>.filez</c> synthesised for other modes; the repo's own <c>config</c>, its <c>[core]</c>
+/// group saying archive-z2 for other modes (<see cref="ServedConfig"/>);
 /// a generated summary when the repo has none. Every on-disk file is resolved with
 /// <c>realpath</c> and must stay inside the repository, so a symlink planted in the repo
 /// cannot expose anything outside it. Immutable files are resolved once and cached.
@@ -50,12 +51,11 @@ public readonly record struct ResolvedFile(RepoFile File, SafeFileHandle? Handle
 /// </remarks>
 public sealed class RepoFileStore : IDisposable
 {
-    private static readonly byte[] ArchiveConfig = Encoding.ASCII.GetBytes("[core]\nrepo_version=1\nmode=archive-z2\n");
-
     private readonly OstreeRepo _repo;
     private readonly RepoFileStoreOptions _options;
     private readonly string _root;
-    private readonly RepoFile _config;
+    private readonly Lock _configLock = new();
+    private (UnixStat Stat, RepoFile File)? _config;
     private readonly GeneratedSummary _summary;
     private readonly FilezTranscoder? _transcoder;
     private readonly ConcurrentDictionary<string, RepoFile> _immutable = new(StringComparer.Ordinal);
@@ -70,8 +70,6 @@ public sealed class RepoFileStore : IDisposable
         _repo = repo;
         _options = options;
         _root = FileSystem.RealPath(repo.Root) ?? throw new DirectoryNotFoundException($"{repo.Root}: repository vanished");
-        var configTime = File.GetLastWriteTimeUtc(Path.Combine(repo.Root, "config"));
-        _config = RepoFile.InMemory(ArchiveConfig, "\"config-archive-z2\"", configTime, new RepoPath("config", RepoFileKind.Config).CacheControl);
         _summary = new GeneratedSummary(repo, (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<GeneratedSummary>());
         if (!repo.IsArchive)
         {
@@ -93,7 +91,7 @@ public sealed class RepoFileStore : IDisposable
         switch (path.Kind)
         {
             case RepoFileKind.Config:
-                return new ResolvedFile(_config, null);
+                return Config() is { } config ? new ResolvedFile(config, null) : null;
             case RepoFileKind.Summary:
                 return OnDisk(path) ?? (_summary.Get() is { } generated ? new ResolvedFile(generated, null) : null);
             case RepoFileKind.SummarySignature:
@@ -151,6 +149,61 @@ public sealed class RepoFileStore : IDisposable
         }
 
         _directories.Clear();
+    }
+
+    /// <summary>
+    /// The config to serve (<see cref="ServedConfig"/>), rebuilt when the file changes:
+    /// <c>static-delta generate</c> or <c>ostree config set</c> may edit it while the server
+    /// runs, and a client must see <c>indexed-deltas</c> as soon as the indexes exist. Null
+    /// (404) when the file is gone, not a regular file, or implausibly large.
+    /// </summary>
+    private RepoFile? Config()
+    {
+        var path = new RepoPath("config", RepoFileKind.Config);
+        SafeFileHandle handle;
+        try
+        {
+            handle = FileSystem.OpenReadNoFollow(Path.Combine(_root, path.Relative));
+        }
+        catch (FileNotFoundException)
+        {
+            return null;
+        }
+
+        using (handle)
+        {
+            var stat = UnixStat.FStat(handle);
+            lock (_configLock)
+            {
+                if (_config is { } cached && cached.Stat == stat)
+                {
+                    return cached.File;
+                }
+            }
+
+            if (!StatMode.IsRegular(stat.Mode) || stat.Size > ServedConfig.MaxLength)
+            {
+                return null;
+            }
+
+            var disk = new byte[stat.Size];
+            var length = 0;
+            for (int read; length < disk.Length && (read = FileSystem.Read(handle, disk.AsSpan(length), length)) > 0;)
+            {
+                length += read;
+            }
+
+            var bytes = ServedConfig.Build(disk.AsSpan(0, length), transcoded: !_repo.IsArchive);
+            // Strong ETag over the bytes served: equal files give equal tags, across restarts too.
+            var etag = $"\"config-{Convert.ToHexStringLower(SHA256.HashData(bytes))[..32]}\"";
+            var file = RepoFile.InMemory(bytes, etag, DateTimeOffset.FromUnixTimeMilliseconds(stat.ModifiedMilliseconds), path.CacheControl);
+            lock (_configLock)
+            {
+                _config = (stat, file);
+            }
+
+            return file;
+        }
     }
 
     /// <summary>Opens the regular file at <paramref name="path"/>; null when absent, not a regular file, or outside the repo.</summary>

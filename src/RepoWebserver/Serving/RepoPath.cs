@@ -3,7 +3,7 @@ namespace OstreeContainer.RepoWebserver.Serving;
 /// <summary>The kinds of file a client may fetch from <c>/repo/</c>.</summary>
 public enum RepoFileKind
 {
-    /// <summary><c>config</c>: always answered as an archive-z2 repo's config.</summary>
+    /// <summary><c>config</c>: the repo's <c>[core]</c> group, saying archive-z2 when transcoded (<see cref="ServedConfig"/>).</summary>
     Config,
 
     /// <summary><c>summary</c>.</summary>
