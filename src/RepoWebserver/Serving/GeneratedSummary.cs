@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using OstreeContainer.Ostree.Repository;
 using OstreeContainer.Ostree.Summaries;
 
@@ -63,7 +62,7 @@ public sealed class GeneratedSummary(OstreeRepo repo, ILogger<GeneratedSummary> 
         builder.LastModified = newest;
         builder.IndexedDeltas = Directory.Exists(Path.Combine(repo.Root, "delta-indexes"));
         var bytes = builder.Build().Serialize();
-        var etag = $"\"summary-{Convert.ToHexStringLower(SHA256.HashData(bytes))[..32]}\"";
+        var etag = ContentTag.Compute("summary", bytes);
         return RepoFile.InMemory(bytes, etag, newest, new RepoPath("summary", RepoFileKind.Summary).CacheControl);
     }
 

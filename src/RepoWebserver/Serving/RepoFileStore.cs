@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Security.Cryptography;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Win32.SafeHandles;
 using OstreeContainer.Ostree.Objects;
@@ -195,7 +194,7 @@ public sealed class RepoFileStore : IDisposable
 
             var bytes = ServedConfig.Build(disk.AsSpan(0, length), transcoded: !_repo.IsArchive);
             // Strong ETag over the bytes served: equal files give equal tags, across restarts too.
-            var etag = $"\"config-{Convert.ToHexStringLower(SHA256.HashData(bytes))[..32]}\"";
+            var etag = ContentTag.Compute("config", bytes);
             var file = RepoFile.InMemory(bytes, etag, DateTimeOffset.FromUnixTimeMilliseconds(stat.ModifiedMilliseconds), path.CacheControl);
             lock (_configLock)
             {
