@@ -60,7 +60,7 @@ internal static class GenerateOracle
     /// <summary>Pulls <paramref name="branch"/> over HTTP from nginx serving <paramref name="source"/>, deltas required, into <paramref name="client"/>; then compares.</summary>
     public static async Task PullAndCompareAsync(string source, string client, string branch, Checksum to)
     {
-        using var nginx = await GenerateNginx.StartAsync(source);
+        using var nginx = await NginxServer.StartAsync(source);
         Peer.Ostree(client, "remote", "add", "--no-gpg-verify", "origin", nginx.RepoUrl);
         Peer.Ostree(client, "pull", "--require-static-deltas", "origin", branch);
         Assert.Equal(to.ToString(), Peer.Ostree(client, "rev-parse", $"origin:{branch}").Trim());

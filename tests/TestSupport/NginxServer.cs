@@ -2,14 +2,14 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 
-namespace OstreeContainer.RepoWebserver.Tests;
+namespace OstreeContainer.TestSupport;
 
 /// <summary>
 /// The real nginx serving a repo directory at <c>/repo/</c> on 127.0.0.1, in the
 /// foreground (<c>daemon off; master_process off;</c>) with a config, pid file and logs
 /// in a temp directory. Dispose kills the process this instance started.
 /// </summary>
-internal sealed class NginxServer : IDisposable
+public sealed class NginxServer : IDisposable
 {
     private readonly Process _process;
     private readonly string _directory;
