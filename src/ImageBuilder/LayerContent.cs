@@ -93,18 +93,31 @@ internal static class LayerContent
         }
     }
 
-    /// <summary>A static delta: its superblock and parts, as they are in the source repo.</summary>
+    /// <summary>
+    /// A static delta: its superblock and parts, as they are in the source repo. The
+    /// superblock comes first and the parts follow in index order (format 1.1), so a puller
+    /// applies the delta in one sequential read of the layer.
+    /// </summary>
     public static void WriteDelta(LayerWriter writer, OstreeRepo repo, DeltaName name)
     {
         var directories = new LayerDirectories(writer, _ => RootDirectory);
         var source = Path.Combine(repo.Root, name.RelativeDirectory);
-        foreach (var file in Directory.EnumerateFiles(source).Order(StringComparer.Ordinal))
+        foreach (var file in Directory.EnumerateFiles(source).OrderBy(DeltaFileOrder).ThenBy(f => f, StringComparer.Ordinal))
         {
             var path = $"{ImagePaths.RepoDirectory}/{name.RelativeDirectory}/{Path.GetFileName(file)}";
             directories.EnsureParents(path);
             using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
             writer.AddFile(path, RootFile, stream.Length, stream);
         }
+    }
+
+    // The superblock, then parts by index, then anything else.
+    private static long DeltaFileOrder(string path)
+    {
+        var name = Path.GetFileName(path);
+        return name == DeltaName.SuperblockFileName ? -1
+            : long.TryParse(name, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var index) ? index
+            : long.MaxValue;
     }
 
     /// <summary>

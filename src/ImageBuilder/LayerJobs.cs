@@ -122,13 +122,21 @@ internal static class LayerJobs
             result = writer.Complete();
         }
 
-        var descriptor = staged.Commit(result.MediaType, result.Digest) with
+        var annotations = new SortedDictionary<string, string>(StringComparer.Ordinal)
         {
-            Annotations = new SortedDictionary<string, string>(StringComparer.Ordinal)
-            {
-                [ImageAnnotationKeys.LayerKind] = LayerKinds.ToAnnotation(layer.Kind),
-            },
+            [ImageAnnotationKeys.LayerKind] = LayerKinds.ToAnnotation(layer.Kind),
         };
+        if (layer is DeltaLayerPlan deltaLayer)
+        {
+            // From, to and size: a puller chooses a delta from the manifest alone.
+            var files = Directory.EnumerateFiles(Path.Combine(repo.Root, deltaLayer.Name.RelativeDirectory)).Sum(f => new FileInfo(f).Length);
+            foreach (var (key, value) in DeltaLayerAnnotations.Create(new DeltaLayerInfo(deltaLayer.Name.From?.ToString(), deltaLayer.Name.To.ToString(), files)))
+            {
+                annotations[key] = value;
+            }
+        }
+
+        var descriptor = staged.Commit(result.MediaType, result.Digest) with { Annotations = annotations };
         return new BuiltLayer(layer.Kind, descriptor, result.DiffId, result.Entries, result.UncompressedSize);
     }
 }

@@ -51,4 +51,13 @@ public static class ImageAnnotationKeys
 {
     /// <summary>Layer annotation: what the layer holds, a <see cref="LayerKind"/> in lower case (<see cref="LayerKinds"/>).</summary>
     public const string LayerKind = "ostree.container.layer";
+
+    /// <summary>Delta layer annotation (format 1.1): the from-commit, or <c>empty</c> (<see cref="DeltaLayerAnnotations"/>).</summary>
+    public const string DeltaFrom = "ostree.container.delta.from";
+
+    /// <summary>Delta layer annotation (format 1.1): the to-commit (<see cref="DeltaLayerAnnotations"/>).</summary>
+    public const string DeltaTo = "ostree.container.delta.to";
+
+    /// <summary>Delta layer annotation (format 1.1): bytes of the delta's files (<see cref="DeltaLayerAnnotations"/>).</summary>
+    public const string DeltaSize = "ostree.container.delta.size";
 }

@@ -89,10 +89,10 @@ public static class ImageImporter
         FormatVersion.EnsureReadable(info.Labels);
         var commit = info.Commit ?? throw new InvalidDataException($"manifest {info.ManifestDigest} has no {ImageLabelKeys.Commit} label: not an ostree-container image");
         var refText = options.Ref ?? info.Ref
-            ?? throw new UserInputException($"the image has no {ImageLabelKeys.Ref} label; name the ref with --ref");
+            ?? (options.SetRef ? throw new UserInputException($"the image has no {ImageLabelKeys.Ref} label; name the ref with --ref") : commit.ToString());
         var refName = RefName.Head(refText);
 
-        var state = PullState.TryLoad(repo.Root, refText);
+        var state = options.SetRef ? PullState.TryLoad(repo.Root, refText) : null;
         if (state is not null && state.Manifest == info.ManifestDigest.ToString() && state.Commit == commit.ToString()
             && repo.TryResolveRev(refText, out var current) && current == commit && repo.HasObject(commit, ObjectType.Commit))
         {
@@ -182,20 +182,28 @@ public static class ImageImporter
 
             report(new PullProgress(PullStage.Commit, null, null, 0, 0, $"writing {transaction.StagedCount} objects, then ref {refText}"));
             var written = transaction.StagedCount;
-            transaction.SetRef(refName, commit);
+            if (options.SetRef)
+            {
+                transaction.SetRef(refName, commit);
+            }
+
             // Every layer is imported: drop the cached blobs (including downloads cancelled
             // because their objects were already here) before the commit's syncfs, which
             // would otherwise write their still-dirty pages to disk only to delete them.
             run.Cache.Remove(repoLayers.Append(meta).Select(l => l.Descriptor.Digest));
             transaction.Commit();
 
-            new PullState
+            if (options.SetRef)
             {
-                Image = options.Image.ToString(),
-                Manifest = info.ManifestDigest.ToString(),
-                Commit = commit.ToString(),
-                Layers = [.. repoLayers.Select(l => l.Descriptor.Digest.ToString())],
-            }.Save(repo.Root, refText);
+                new PullState
+                {
+                    Image = options.Image.ToString(),
+                    Manifest = info.ManifestDigest.ToString(),
+                    Commit = commit.ToString(),
+                    Layers = [.. repoLayers.Select(l => l.Descriptor.Digest.ToString())],
+                }.Save(repo.Root, refText);
+            }
+
             report(new PullProgress(PullStage.Done, null, null, run.BytesTransferred, run.BytesTransferred, $"{refText} => {commit}: {written} objects written, {run.Fetched.Count} layers read, {skipped.Count} skipped"));
             return new PullResult(commit.ToString(), refText, info.ManifestDigest, false, run.Fetched.Count, skipped.Count, run.BytesTransferred, written, policy is not null, plan.SignedBy);
         }

@@ -19,6 +19,13 @@ public sealed record ImagePullOptions
     /// <summary>The ref to set; null uses the image's <c>ostree.ref</c> label.</summary>
     public string? Ref { get; init; }
 
+    /// <summary>
+    /// Move the ref (default). False imports the commit's objects only: no ref, no pull state
+    /// (<c>build --delta-from-image</c> brings a previous image's commit next to the new one
+    /// this way, to generate a delta between them).
+    /// </summary>
+    public bool SetRef { get; init; } = true;
+
     /// <summary>Which signatures the commit must carry.</summary>
     public PullTrust Trust { get; init; } = new();
 
