@@ -46,6 +46,37 @@ public sealed record DeltaSelection
 
     /// <summary>True when the build writes no delta layer.</summary>
     public bool IsNone => !FromParent && !CarryExisting && From.Count == 0;
+
+    /// <summary>
+    /// Checks, before anything is written, that every <see cref="From"/> rev names a commit
+    /// <paramref name="repoPath"/> holds whole, other than the one <paramref name="rev"/>
+    /// builds (the build checks again; this lets a caller fail before slower steps).
+    /// </summary>
+    /// <exception cref="UserInputException">One does not (one line, naming it).</exception>
+    public void ThrowIfUnresolvable(string repoPath, string rev)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(repoPath);
+        ArgumentNullException.ThrowIfNull(rev);
+        var repo = OstreeRepo.Open(repoPath);
+        Checksum to;
+        try
+        {
+            if (!repo.TryResolveRev(rev, out to))
+            {
+                return;
+            }
+        }
+        catch (FormatException)
+        {
+            // The build itself names a bad or unknown --ref.
+            return;
+        }
+
+        foreach (var from in From)
+        {
+            DeltaChoice.ResolveFrom(repo, from, to);
+        }
+    }
 }
 
 /// <summary>Where a delta layer's files come from.</summary>
