@@ -47,11 +47,13 @@ internal static class BuildCommand
         };
         var deltaFrom = new Option<string[]>("--delta-from")
         {
+            HelpName = "REV",
             Description = "Also put a static delta from REV into the image (repeatable): a ref, a commit checksum, or 'empty' for a from-scratch delta; "
                 + "generated when the repo lacks it. By default the image carries the repo's deltas to the commit and one from its parent",
         };
         var deltaFromImage = new Option<string[]>("--delta-from-image")
         {
+            HelpName = "IMAGE",
             Description = "Also put a static delta from the commit of IMAGE (a previously pushed image: docker://HOST/NAME[:TAG|@DIGEST], HOST/NAME:TAG or oci:DIR[:TAG]) "
                 + "into the image (repeatable); that commit is imported into the repo first when it lacks it (objects only, no ref)",
         };
