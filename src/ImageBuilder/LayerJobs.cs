@@ -46,9 +46,13 @@ internal static class LayerJobs
         // the last layer is done. The loop hands out one job at a time; on the first
         // failure it cancels the token the other jobs check, and awaiting it throws that
         // first failure as itself (one clear line, not "one or more errors").
+        // While deltas are generated the meta layer may wait for them after its object map:
+        // one more worker keeps Parallelism of them writing layers meanwhile (once it stops
+        // waiting it competes for the cores, which costs only switches).
+        var generating = plan.Deltas.Any(d => d.Origin == DeltaOrigin.Generated);
         await Parallel.ForEachAsync(
             Enumerable.Range(0, layers.Count).OrderByDescending(i => Weight(layers[i])),
-            new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, options.Parallelism), CancellationToken = cancellationToken },
+            new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, options.Parallelism) + (generating ? 1 : 0), CancellationToken = cancellationToken },
             async (i, token) =>
             {
                 var layer = await WriteAsync(layout, repo, plan, deltas, layers[i], options, token).ConfigureAwait(false);
