@@ -82,31 +82,36 @@ public static class CommitImageBuilder
         }
 
         var repo = OstreeRepo.Open(options.RepoPath);
-        var source = SourceCommit.Read(repo, options.Rev, cancellationToken);
-        if (baseImage is null && ElfInterpreter.Read(options.WebserverExecutable) is { } loader && !source.Tree.ResolvesToFile(loader))
-        {
-            // The kernel starts the loader first; without it the entrypoint fails with ENOENT.
-            Log.LoaderMissing(logger, source.Checksum, loader);
-        }
 
-        var plan = ImagePlan.Create(repo, source, options);
-        Log.CommitPlanned(logger, source.Checksum, plan.Paths, source.Tree.ContentBytes / 1e6, plan.Chunks, plan.Deltas.Count);
-        if (plan.Derivation is { } derivation)
-        {
-            Log.Deduplicated(logger, baseImage!.Reference, derivation.DeduplicatedFiles, derivation.DeduplicatedBytes / 1e6, derivation.DeduplicatedBytes, derivation.DeduplicatedDirectories, derivation.Changed.Count, derivation.Whiteouts.Count);
-        }
-
-        if (plan.NoParentDelta is { } reason)
+        // The deltas are chosen from the commit object alone, and the ones the repo lacks
+        // start generating now, beside the tree walk and then the layer jobs: together they
+        // take little more than the layers alone.
+        var head = SourceCommit.ReadCommit(repo, options.Rev);
+        var choice = DeltaChoice.Resolve(repo, head.Checksum, head.Commit, options.Deltas);
+        if (choice.NoParentReason is { } reason)
         {
             Log.NoParentDelta(logger, reason);
         }
 
-        // Deltas the repo lacks are generated beside the layer jobs, started first: together
-        // they take little more than the layers alone.
+        ImagePlan plan;
         IReadOnlyList<BuiltLayer> layers;
-        var deltas = DeltaOutputs.Start(repo, plan, options, logger, cancellationToken);
+        var deltas = DeltaOutputs.Start(repo, choice.Deltas, head.Commit.Time, options, logger, cancellationToken);
         await using (deltas.ConfigureAwait(false))
         {
+            var source = new SourceCommit(head.Checksum, head.Ref, head.Commit, head.Bytes, head.Meta, CommitTree.Read(repo, head.Commit, cancellationToken));
+            if (baseImage is null && ElfInterpreter.Read(options.WebserverExecutable) is { } loader && !source.Tree.ResolvesToFile(loader))
+            {
+                // The kernel starts the loader first; without it the entrypoint fails with ENOENT.
+                Log.LoaderMissing(logger, source.Checksum, loader);
+            }
+
+            plan = ImagePlan.Create(source, choice, options);
+            Log.CommitPlanned(logger, source.Checksum, plan.Paths, source.Tree.ContentBytes / 1e6, plan.Chunks, plan.Deltas.Count);
+            if (plan.Derivation is { } derivation)
+            {
+                Log.Deduplicated(logger, baseImage!.Reference, derivation.DeduplicatedFiles, derivation.DeduplicatedBytes / 1e6, derivation.DeduplicatedBytes, derivation.DeduplicatedDirectories, derivation.Changed.Count, derivation.Whiteouts.Count);
+            }
+
             layers = await LayerJobs.WriteAllAsync(
                 layout,
                 repo,

@@ -54,20 +54,21 @@ internal sealed class DeltaOutputs : IAsyncDisposable
     }
 
     /// <summary>
-    /// Reads the carried deltas of <paramref name="plan"/> and starts generating the others
-    /// (from-commit deltas first, from-scratch last: the small ones are ready soonest).
+    /// Reads the carried ones of <paramref name="deltas"/> and starts generating the others
+    /// (from-commit deltas first, from-scratch last: the small ones are ready soonest), each
+    /// stamped with <paramref name="commitTime"/>.
     /// </summary>
-    public static DeltaOutputs Start(OstreeRepo repo, ImagePlan plan, ImageBuildOptions options, ILogger logger, CancellationToken cancellationToken)
+    public static DeltaOutputs Start(OstreeRepo repo, IReadOnlyList<PlannedDelta> deltas, DateTimeOffset commitTime, ImageBuildOptions options, ILogger logger, CancellationToken cancellationToken)
     {
         var files = new Dictionary<DeltaName, Task<DeltaFiles>>();
-        foreach (var delta in plan.Deltas.Where(d => d.Origin == DeltaOrigin.Carried))
+        foreach (var delta in deltas.Where(d => d.Origin == DeltaOrigin.Carried))
         {
             var read = DeltaFiles.Read(delta.Name, delta.CarriedDirectory!);
             Log.DeltaCarried(logger, delta.FromText, delta.Name.To, read.Bytes / 1e6);
             files[delta.Name] = Task.FromResult(read);
         }
 
-        var generate = plan.Deltas.Where(d => d.Origin == DeltaOrigin.Generated).OrderBy(d => d.Name.IsFromScratch).ToList();
+        var generate = deltas.Where(d => d.Origin == DeltaOrigin.Generated).OrderBy(d => d.Name.IsFromScratch).ToList();
         var cancel = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         if (generate.Count == 0)
         {
@@ -89,7 +90,7 @@ internal sealed class DeltaOutputs : IAsyncDisposable
             SpreadParts = SpreadParts,
 
             // The superblock's timestamp is the commit's, so a rebuild gives the same bytes.
-            TimeProvider = new FixedTime(plan.Source.Commit.Time),
+            TimeProvider = new FixedTime(commitTime),
         };
         var token = cancel.Token;
         var generation = Task.Run(

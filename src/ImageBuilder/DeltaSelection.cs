@@ -104,11 +104,10 @@ internal sealed record PlannedDelta(DeltaName Name, DeltaOrigin Origin, string? 
 /// <param name="NoParentReason">Why the default delta from the parent is absent, or null.</param>
 internal sealed record DeltaChoice(IReadOnlyList<PlannedDelta> Deltas, string? NoParentReason)
 {
-    /// <summary>Resolves <paramref name="selection"/> against <paramref name="repo"/> for the commit <paramref name="source"/>.</summary>
+    /// <summary>Resolves <paramref name="selection"/> against <paramref name="repo"/> for the commit <paramref name="to"/>.</summary>
     /// <exception cref="UserInputException">A requested rev does not resolve to a commit the repo holds, or is the commit itself.</exception>
-    public static DeltaChoice Resolve(OstreeRepo repo, SourceCommit source, DeltaSelection selection)
+    public static DeltaChoice Resolve(OstreeRepo repo, Checksum to, Commit commit, DeltaSelection selection)
     {
-        var to = source.Checksum;
         var carried = selection.CarryExisting
             ? StaticDeltas.List(repo.Root).Where(d => d.Name.To == to).ToDictionary(d => d.Name, d => Path.GetDirectoryName(d.SuperblockPath)!)
             : [];
@@ -121,10 +120,10 @@ internal sealed record DeltaChoice(IReadOnlyList<PlannedDelta> Deltas, string? N
         string? noParent = null;
         if (selection.FromParent)
         {
-            noParent = ParentProblem(repo, source);
+            noParent = ParentProblem(repo, to, commit);
             if (noParent is null)
             {
-                requested.Add(source.Commit.Parent);
+                requested.Add(commit.Parent);
             }
         }
 
@@ -173,9 +172,9 @@ internal sealed record DeltaChoice(IReadOnlyList<PlannedDelta> Deltas, string? N
     }
 
     // Null when a delta from the parent can be made; else why not, for the log.
-    private static string? ParentProblem(OstreeRepo repo, SourceCommit source) => source.Commit.Parent switch
+    private static string? ParentProblem(OstreeRepo repo, Checksum to, Commit commit) => commit.Parent switch
     {
-        null => $"commit {source.Checksum} has no parent",
+        null => $"commit {to} has no parent",
         { } parent when !repo.HasObject(parent, ObjectType.Commit) => $"the repo lacks parent commit {parent}",
         { } parent when IsPartial(repo, parent) => $"parent commit {parent} is only partly in the repo",
         _ => null,

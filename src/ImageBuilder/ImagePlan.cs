@@ -14,9 +14,12 @@ namespace OstreeContainer.ImageBuilder;
 /// <param name="Tree">The commit's tree, walked.</param>
 internal sealed record SourceCommit(Checksum Checksum, string? Ref, Commit Commit, byte[] Bytes, byte[]? Meta, CommitTree Tree)
 {
-    /// <summary>Resolves <paramref name="rev"/> in <paramref name="repo"/> and reads its commit and tree.</summary>
+    /// <summary>
+    /// Resolves <paramref name="rev"/> and reads and verifies its commit object alone (not
+    /// its tree): enough to choose and start generating static deltas while the tree is walked.
+    /// </summary>
     /// <exception cref="InvalidDataException">The commit object does not hash to its name.</exception>
-    public static SourceCommit Read(OstreeRepo repo, string rev, CancellationToken cancellationToken)
+    public static (Checksum Checksum, string? Ref, Commit Commit, byte[] Bytes, byte[]? Meta) ReadCommit(OstreeRepo repo, string rev)
     {
         var checksum = repo.ResolveRev(rev);
         var refName = Checksum.TryParse(rev, out _) ? null : rev;
@@ -29,7 +32,7 @@ internal sealed record SourceCommit(Checksum Checksum, string? Ref, Commit Commi
 
         var commit = Commit.Parse(bytes);
         var meta = repo.TryReadMetadataBytes(checksum, ObjectType.CommitMeta);
-        return new SourceCommit(checksum, refName, commit, bytes, meta, CommitTree.Read(repo, commit, cancellationToken));
+        return (checksum, refName, commit, bytes, meta);
     }
 }
 
@@ -128,14 +131,15 @@ internal sealed record ImagePlan(
     public IReadOnlyList<string> Whiteouts => Derivation?.Whiteouts ?? [];
 
     /// <summary>
-    /// Plans the image of <paramref name="source"/> from <paramref name="repo"/>: chunks its
-    /// tree, places each content object in the repo layer of the first chunk that uses it,
-    /// and, with a base, keeps in the tree layers only what differs from it.
+    /// Plans the image of <paramref name="source"/>: chunks its tree, places each content
+    /// object in the repo layer of the first chunk that uses it, adds a layer per delta of
+    /// <paramref name="choice"/> and, with a base, keeps in the tree layers only what differs
+    /// from it.
     /// </summary>
-    /// <exception cref="UserInputException">The layer limits leave no room for one chunk, or a requested delta start is not a commit of the repo (named in the message).</exception>
-    public static ImagePlan Create(OstreeRepo repo, SourceCommit source, ImageBuildOptions options)
+    /// <exception cref="UserInputException">The layer limits leave no room for one chunk (named in the message).</exception>
+    public static ImagePlan Create(SourceCommit source, DeltaChoice choice, ImageBuildOptions options)
     {
-        var choice = DeltaChoice.Resolve(repo, source, options.Deltas);
+        ArgumentNullException.ThrowIfNull(choice);
         var deltas = choice.Deltas;
         var minimum = LayerCount.Minimum(deltas.Count);
         var maxChunks = LayerCount.ChunksWithin(options.MaxLayers, deltas.Count);
