@@ -56,6 +56,29 @@ public static class ImageImporter
         }
     }
 
+    /// <summary>
+    /// The path a pull of the image <paramref name="info"/> describes into the repository at
+    /// <paramref name="repoPath"/> would take (ref <paramref name="refName"/>, else the image's
+    /// <c>ostree.ref</c> label, else its commit), and what it would fetch; nothing is written.
+    /// </summary>
+    /// <exception cref="ImagePullException">The repository cannot be opened, or the image's annotations are malformed.</exception>
+    public static PullPlan PlanPull(ImageInfo info, string repoPath, string? refName = null)
+    {
+        ArgumentNullException.ThrowIfNull(info);
+        ArgumentNullException.ThrowIfNull(repoPath);
+        try
+        {
+            var repo = OstreeRepo.Open(repoPath);
+            var commit = info.Commit ?? throw new InvalidDataException($"manifest {info.ManifestDigest} has no {ImageLabelKeys.Commit} label: not an ostree-container image");
+            var refText = refName ?? info.Ref ?? commit.ToString();
+            return PullPlan.Choose(info, repo, refText, PullState.TryLoad(repo.Root, refText));
+        }
+        catch (Exception e) when (IsPullFailure(e))
+        {
+            throw new ImagePullException($"planning a pull into {repoPath}: {e.Message.ReplaceLineEndings(" ")}", e);
+        }
+    }
+
     // Failures of input or environment get the image's name as context; anything else is a
     // bug and reaches the caller unwrapped, with its stack trace.
     private static bool IsPullFailure(Exception e) => ErrorPolicy.IsUserFacing(e);
@@ -137,8 +160,8 @@ public static class ImageImporter
         return await PullLayersAsync(options, repo, info, meta, commit, refText, refName, state, policy, run, fallback, report, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>"FROM -> TO" in 12-digit checksums.</summary>
-    internal static string Describe(DeltaLayerInfo delta) =>
+    /// <summary>A delta as "FROM -> TO" in 12-digit checksums (<c>empty</c> from scratch).</summary>
+    public static string Describe(DeltaLayerInfo delta) =>
         $"{(delta.From is null ? DeltaLayerAnnotations.Empty : delta.From[..12])} -> {delta.To[..12]}";
 
     // The delta path: the config (read already) and one delta layer. The applier verifies
