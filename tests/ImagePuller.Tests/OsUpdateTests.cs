@@ -58,6 +58,136 @@ public class OsUpdateTests
             $"{mode}: C1 {first.BytesTransferred / 1e6:F1} MB in {first.LayersFetched} layers ({first.Path}: {first.FallbackReason}); C2 update {second.BytesTransferred / 1e6:F2} MB by delta (ostree's delta {ostreeDelta / 1e6:F2} MB)");
     }
 
+    [Fact]
+    public async Task Pull_TamperedDeltaPartWithValidDigest_FallsBackToRepoLayersSaysWhyAndSucceeds()
+    {
+        var os = Fixtures.OsRepo;
+        var (layout, _, c2) = Images.Value;
+        var tag = Tampered.Value;
+        using var registry = LocalRegistry.Start();
+        var image = PushTag(registry, layout, tag, "os/tampered");
+        var repo = RepoHoldingC1("archive");
+        using var client = PullTestImages.Client();
+        var before = RepoSnapshot.Of(repo);
+        SortedSet<string>? atFallback = null;
+        var lines = new System.Collections.Concurrent.ConcurrentQueue<string>();
+
+        var result = await ImageImporter.PullAsync(ImageImporterTests.Options(repo, image, client: client) with
+        {
+            Ref = os.Branch,
+            Progress = p =>
+            {
+                if (p.Message is { } m)
+                {
+                    lines.Enqueue(m);
+                    if (m.StartsWith("falling back", StringComparison.Ordinal))
+                    {
+                        atFallback = RepoSnapshot.Of(repo);
+                    }
+                }
+            },
+        }, TestContext.Current.CancellationToken);
+
+        // The failed application left nothing behind; then the repo layers brought C2.
+        Assert.Equal(before, atFallback);
+        Assert.Equal(PullPath.Layers, result.Path);
+        Assert.Null(result.Delta);
+        Assert.Contains($"delta {os.Commit1[..12]} -> {os.Commit2[..12]} failed", result.FallbackReason, StringComparison.Ordinal);
+        Assert.Contains(lines, l => l.StartsWith("falling back to the repo layers: delta", StringComparison.Ordinal));
+        Assert.Equal(os.Commit2, Peer.Ostree(repo, "rev-parse", os.Branch).Trim());
+        Peer.Ostree(repo, "fsck");
+        var fetched = registry.Requests("GET", "/blobs/").Select(r => r.Path).ToList();
+        Assert.Contains(fetched, f => f.EndsWith(c2.Layers.Single(l => l.Kind == LayerKind.Meta).Descriptor.Digest.ToString(), StringComparison.Ordinal));
+        TestContext.Current.TestOutputHelper?.WriteLine(result.FallbackReason);
+    }
+
+    [Fact]
+    public async Task Pull_DeltaFromACommitTheRepoLacks_RepoLayersAndSaysWhy()
+    {
+        var os = Fixtures.OsRepo;
+        var (layout, _, c2) = Images.Value;
+        using var registry = LocalRegistry.Start();
+        var image = PushTag(registry, layout, "c2", "os/fresh");
+        var repo = PullTestImages.NewRepo("bare-user");
+        using var client = PullTestImages.Client();
+        var info = await ImageImporter.InspectAsync(image, client, Oci.Images.Platform.Current, TestContext.Current.CancellationToken);
+        var plan = ImageImporter.PlanPull(info, repo);
+        Assert.Equal(PullPath.Layers, plan.Path);
+        Assert.Equal("no delta in the image starts from a commit this repository has", plan.Reason);
+
+        var result = await ImageImporter.PullAsync(ImageImporterTests.Options(repo, image, client: client), TestContext.Current.CancellationToken);
+
+        Assert.Equal((PullPath.Layers, plan.Reason), (result.Path, result.FallbackReason));
+        Assert.Equal(plan.BytesToFetch, result.BytesTransferred);
+        Assert.DoesNotContain(registry.Requests("GET", "/blobs/"), r => r.Path.EndsWith(DeltaLayerOf(c2, os.Commit1).Layer.Digest.ToString(), StringComparison.Ordinal));
+        Peer.Ostree(repo, "fsck");
+    }
+
+    [Fact]
+    public async Task Pull_ConnectionDroppedMidDelta_ResumesWithRangeAndAppliesTheDelta()
+    {
+        var os = Fixtures.OsRepo;
+        var (layout, _, c2) = Images.Value;
+        using var registry = LocalRegistry.Start();
+        PushTag(registry, layout, "c2", "os/drop");
+        var delta = DeltaLayerOf(c2, os.Commit1);
+        using var proxy = new RegistryFaultProxy(registry.Port);
+        proxy.Inject("GET", $"/blobs/{delta.Layer.Digest}", HttpFault.DropDuringResponseBody);
+        var repo = RepoHoldingC1("bare-user");
+        using var client = PullTestImages.Client();
+
+        var result = await ImageImporter.PullAsync(
+            ImageImporterTests.Options(repo, Oci.ImageReference.Parse($"docker://{proxy.Host}/os/drop:c2"), client: client) with { Ref = os.Branch },
+            TestContext.Current.CancellationToken);
+
+        Assert.Equal(PullPath.Delta, result.Path);
+        Assert.Single(proxy.Log, r => r.Fault == HttpFault.DropDuringResponseBody);
+        var resumed = Assert.Single(proxy.Log, r => r.Path.EndsWith(delta.Layer.Digest.ToString(), StringComparison.Ordinal) && r.Range is not null);
+        Assert.Equal(HttpFault.None, resumed.Fault);
+        Assert.Equal(delta.Layer.Size, result.BytesTransferred);
+        Assert.Equal(os.Commit2, Peer.Ostree(repo, "rev-parse", os.Branch).Trim());
+        Peer.Ostree(repo, "fsck");
+    }
+
+    // A repo holding C1 (no ref, no pull state) copied by the real ostree: the delta's from-commit.
+    private static string RepoHoldingC1(string mode)
+    {
+        var repo = PullTestImages.NewRepo(mode);
+        Peer.Ostree(repo, "pull-local", Fixtures.OsRepo.Repo, Fixtures.OsRepo.Commit1);
+        return repo;
+    }
+
+    private static Oci.ImageReference PushTag(LocalRegistry registry, string layout, string tag, string name)
+    {
+        var target = Oci.ImageReference.Parse($"docker://{registry.Host}/{name}:{tag}");
+        var image = Oci.Layout.ImageLayout.Open(layout);
+        using var client = PullTestImages.Client();
+        Oci.Layout.LayoutPush.PushAsync(image, image.ResolveManifest(tag).Bytes, client, target).GetAwaiter().GetResult();
+        return target;
+    }
+
+    // C2 with one byte of the C1 -> C2 delta's part 0 flipped, the layer re-built with a
+    // valid digest and diff_id (so only the applier can tell), under tag c2-tampered-delta.
+    private static readonly Lazy<string> Tampered = new(() =>
+    {
+        var (layout, _, c2) = Images.Value;
+        var index = c2.Layers.Select((l, i) => (l, i)).Single(x => x.l.Kind == LayerKind.Delta && DeltaLayerAnnotations.Read(x.l.Descriptor)?.From == Fixtures.OsRepo.Commit1).i;
+        var flipped = false;
+        PullTestImages.RewriteLayer(layout, "c2", "c2-tampered-delta", index, (entry, data) =>
+        {
+            if (entry.Name.EndsWith("/0", StringComparison.Ordinal))
+            {
+                data = (byte[])data!.Clone();
+                data[data.Length / 2] ^= 0x55;
+                flipped = true;
+            }
+
+            return PullTestImages.Keep(entry, data);
+        });
+        Assert.True(flipped, "the C1 -> C2 delta layer has no part 0");
+        return "c2-tampered-delta";
+    });
+
     /// <summary>The annotated delta layer of <paramref name="image"/> from <paramref name="from"/>.</summary>
     internal static (Oci.Images.Descriptor Layer, DeltaLayerInfo Info) DeltaLayerOf(ImageBuildResult image, string from)
     {
