@@ -98,7 +98,7 @@ public class OsUpdateTests
         Peer.Ostree(repo, "fsck");
         var fetched = registry.Requests("GET", "/blobs/").Select(r => r.Path).ToList();
         Assert.Contains(fetched, f => f.EndsWith(c2.Layers.Single(l => l.Kind == LayerKind.Meta).Descriptor.Digest.ToString(), StringComparison.Ordinal));
-        TestContext.Current.TestOutputHelper?.WriteLine(result.FallbackReason);
+        TestContext.Current.TestOutputHelper?.WriteLine(result.FallbackReason ?? "");
     }
 
     [Fact]
@@ -162,9 +162,24 @@ public class OsUpdateTests
         var target = Oci.ImageReference.Parse($"docker://{registry.Host}/{name}:{tag}");
         var image = Oci.Layout.ImageLayout.Open(layout);
         using var client = PullTestImages.Client();
-        Oci.Layout.LayoutPush.PushAsync(image, image.ResolveManifest(tag).Bytes, client, target).GetAwaiter().GetResult();
+        LayoutPush.PushAsync(image, image.ResolveManifest(tag).Bytes, client, target).GetAwaiter().GetResult();
         return target;
     }
+
+    /// <summary>The annotated delta layer of <paramref name="image"/> from <paramref name="from"/>.</summary>
+    internal static (Oci.Images.Descriptor Layer, DeltaLayerInfo Info) DeltaLayerOf(ImageBuildResult image, string from)
+    {
+        var layer = Assert.Single(image.Layers, l => l.Kind == LayerKind.Delta && DeltaLayerAnnotations.Read(l.Descriptor)?.From == from);
+        return (layer.Descriptor, DeltaLayerAnnotations.Read(layer.Descriptor)!);
+    }
+
+    internal static readonly Lazy<(string Layout, ImageBuildResult C1, ImageBuildResult C2)> Images = new(() =>
+    {
+        var os = Fixtures.OsRepo;
+        var (layout, c1) = PullTestImages.Build(os.Repo, os.Commit1, "c1");
+        var (_, c2) = PullTestImages.Build(os.Repo, os.Branch, "c2", layout);
+        return (layout, c1, c2);
+    });
 
     // C2 with one byte of the C1 -> C2 delta's part 0 flipped, the layer re-built with a
     // valid digest and diff_id (so only the applier can tell), under tag c2-tampered-delta.
@@ -186,20 +201,5 @@ public class OsUpdateTests
         });
         Assert.True(flipped, "the C1 -> C2 delta layer has no part 0");
         return "c2-tampered-delta";
-    });
-
-    /// <summary>The annotated delta layer of <paramref name="image"/> from <paramref name="from"/>.</summary>
-    internal static (Oci.Images.Descriptor Layer, DeltaLayerInfo Info) DeltaLayerOf(ImageBuildResult image, string from)
-    {
-        var layer = Assert.Single(image.Layers, l => l.Kind == LayerKind.Delta && DeltaLayerAnnotations.Read(l.Descriptor)?.From == from);
-        return (layer.Descriptor, DeltaLayerAnnotations.Read(layer.Descriptor)!);
-    }
-
-    internal static readonly Lazy<(string Layout, ImageBuildResult C1, ImageBuildResult C2)> Images = new(() =>
-    {
-        var os = Fixtures.OsRepo;
-        var (layout, c1) = PullTestImages.Build(os.Repo, os.Commit1, "c1");
-        var (_, c2) = PullTestImages.Build(os.Repo, os.Branch, "c2", layout);
-        return (layout, c1, c2);
     });
 }
