@@ -12,13 +12,17 @@ using OstreeContainer.Ostree.Signing;
 namespace OstreeContainer.ImagePuller;
 
 /// <summary>
-/// Imports the commit an ostree-container image carries into an OSTree repository.
-/// Only the meta and repo layers are read (never tree or delta layers). The order is the
-/// trust order: manifest and config (digest-checked), the meta layer (digest and
-/// diff_id), the commit's signature, the tree walk that decides which objects are wanted,
-/// then the repo layers, each object hashed against its name. Objects are staged in a
-/// <see cref="RepoTransaction"/> and the ref moves last, so a rejected or interrupted pull
-/// leaves refs and objects as they were.
+/// Imports the commit an ostree-container image carries into an OSTree repository, by one
+/// of two paths chosen from the manifest alone (<see cref="PullPlan.Choose"/>). By delta:
+/// the config and one annotated delta layer whose from-commit the repository holds, applied
+/// by <see cref="DeltaApplier"/> (signature from the superblock's detached metadata, every
+/// object, the layer's diff_id and digest, then the commit's tree complete before the ref
+/// moves). By layers, otherwise or when the delta fails any check (the pull says why and
+/// goes on from the repository as it was): the meta layer (digest and diff_id), the
+/// commit's signature, the tree walk that decides which objects are wanted, then the repo
+/// layers, each object hashed against its name; tree layers are never read. Objects are
+/// staged in a <see cref="RepoTransaction"/> and the ref moves last, so a rejected or
+/// interrupted pull leaves refs and objects as they were.
 /// </summary>
 public static class ImageImporter
 {
