@@ -60,6 +60,7 @@ public sealed class DeltaPullTests
     [InlineData("c2-superblock-last", "not the superblock")]
     [InlineData("c2-entry-outside", "is outside the delta directory")]
     [InlineData("c2-part-missing", "part 0 is not in the layer")]
+    [InlineData("c2-swapped-superblock", "the superblock is of delta")]
     public async Task Pull_DeltaLayerBreakingTheFormat_FallsBackToLayersAndSaysWhy(string tag, string why)
     {
         var s = Images.Value;
@@ -138,6 +139,12 @@ public sealed class DeltaPullTests
             return PullTestImages.Keep(entry, data);
         });
         Assert.True(parts == 1, "ostree's small delta has no part file 0 (all inline?)");
+        // Another valid delta of the same signed commit (from scratch) in the annotated delta's
+        // place: applying it would be sound, but it is not the delta the manifest names.
+        Peer.Ostree(after, "static-delta", "generate", "--empty", $"--to={small.Commit2}");
+        var scratch = File.ReadAllBytes(Path.Combine(after, new Ostree.Summaries.DeltaName(null, Ostree.Objects.Checksum.Parse(small.Commit2)).SuperblockPath));
+        PullTestImages.RewriteLayer(layout, "c2-delta-signed", "c2-swapped-superblock", index, (entry, data) =>
+            entry.Name.EndsWith("/superblock", StringComparison.Ordinal) ? [(entry, scratch)] : PullTestImages.Keep(entry, data));
         PullTestImages.RewriteLayer(layout, "c2-delta-signed", "c2-entry-outside", index, PullTestImages.Keep, [PullTestImages.NewFile("ostree/repo/refs/heads/evil", [1, 2, 3])]);
         return new Setup(gpg, layout, keyring);
     }
