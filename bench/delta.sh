@@ -23,16 +23,6 @@ cleanup() { discard "$work"; }
 trap cleanup EXIT
 
 # --- inputs -------------------------------------------------------------------------------
-# repo_copy DIR: the fixture with its objects hard-linked (neither tool writes an existing
-# object) and what generating may rewrite (config, summary, deltas, indexes) copied for
-# real, so the fixture is never touched.
-repo_copy() {
-    cp -al "$REPO" "$1"
-    local m
-    for m in config summary summary.sig deltas delta-indexes; do
-        if [ -e "$REPO/$m" ]; then rm -rf "${1:?}/$m"; cp -a "$REPO/$m" "$1/$m"; fi
-    done
-}
 # no_deltas DIR: removes the deltas a run made, so the next run generates from nothing.
 no_deltas() { rm -rf "${1:?}/deltas" "$1/delta-indexes"; }
 # delta_size REPO NAME: parts plus fallback objects, compressed, as ostree's show totals

@@ -61,6 +61,17 @@ cpu_ticks() {
     echo "$total"
 }
 
+# repo_copy DIR: the fixture with its objects hard-linked (no tool writes an existing
+# object) and what generating deltas or a summary may rewrite (config, summary, deltas,
+# indexes, refs) copied for real, so the fixture is never touched.
+repo_copy() {
+    cp -al "$REPO" "$1"
+    local m
+    for m in config summary summary.sig deltas delta-indexes refs; do
+        if [ -e "$REPO/$m" ]; then rm -rf "${1:?}/$m"; cp -a "$REPO/$m" "$1/$m"; fi
+    done
+}
+
 # measure NAME CMD... : runs CMD under /usr/bin/time, appends "seconds peak-kb server-cpu-s"
 # to $work/NAME.times (the caller sets $work); server-cpu-s is the CPU the processes in
 # $serving (PIDs, set by the caller for a pull; "-" when empty) spent during CMD. Stops
