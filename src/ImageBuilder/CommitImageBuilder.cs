@@ -96,13 +96,26 @@ public static class CommitImageBuilder
             Log.Deduplicated(logger, baseImage!.Reference, derivation.DeduplicatedFiles, derivation.DeduplicatedBytes / 1e6, derivation.DeduplicatedBytes, derivation.DeduplicatedDirectories, derivation.Changed.Count, derivation.Whiteouts.Count);
         }
 
-        var layers = await LayerJobs.WriteAllAsync(
-            layout,
-            repo,
-            plan,
-            options,
-            (layer, built) => Log.LayerWritten(logger, layer.Description, built.Descriptor.Size / 1e6, built.Entries, built.Descriptor.Digest),
-            cancellationToken).ConfigureAwait(false);
+        if (plan.NoParentDelta is { } reason)
+        {
+            Log.NoParentDelta(logger, reason);
+        }
+
+        // Deltas the repo lacks are generated beside the layer jobs, started first: together
+        // they take little more than the layers alone.
+        IReadOnlyList<BuiltLayer> layers;
+        var deltas = DeltaOutputs.Start(repo, plan, options, logger, cancellationToken);
+        await using (deltas.ConfigureAwait(false))
+        {
+            layers = await LayerJobs.WriteAllAsync(
+                layout,
+                repo,
+                plan,
+                deltas,
+                options,
+                (layer, built) => Log.LayerWritten(logger, layer.Description, built.Descriptor.Size / 1e6, built.Entries, built.Descriptor.Digest),
+                cancellationToken).ConfigureAwait(false);
+        }
 
         var result = ImageComposer.Compose(layout, plan, layers, options);
         var megabytes = layers.Sum(l => l.Descriptor.Size) / 1e6;

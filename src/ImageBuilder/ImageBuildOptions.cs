@@ -55,6 +55,12 @@ public sealed record ImageBuildOptions
     public BaseImage? Base { get; init; }
 
     /// <summary>
+    /// The static deltas to put into the image, one layer each (default: the repo's deltas
+    /// to the commit, plus one from its parent, generated when the repo lacks it).
+    /// </summary>
+    public DeltaSelection Deltas { get; init; } = DeltaSelection.Default;
+
+    /// <summary>
     /// Copy the base's layer blobs into the target layout (default). False when the caller
     /// pushes to a registry and mounts or uploads them itself (<see cref="LayoutPush"/>).
     /// </summary>

@@ -94,15 +94,16 @@ internal static class LayerContent
     }
 
     /// <summary>
-    /// A static delta: its superblock and parts, as they are in the source repo. The
-    /// superblock comes first and the parts follow in index order (format 1.1), so a puller
-    /// applies the delta in one sequential read of the layer.
+    /// A static delta: its superblock and parts, as they are in the source repo or as the
+    /// build generated them, under the delta's path in the image's repo. The superblock
+    /// comes first and the parts follow in index order (format 1.1), so a puller applies
+    /// the delta in one sequential read of the layer.
     /// </summary>
-    public static void WriteDelta(LayerWriter writer, OstreeRepo repo, DeltaName name)
+    public static void WriteDelta(LayerWriter writer, DeltaFiles delta)
     {
         var directories = new LayerDirectories(writer, _ => RootDirectory);
-        var source = Path.Combine(repo.Root, name.RelativeDirectory);
-        foreach (var file in Directory.EnumerateFiles(source).OrderBy(DeltaFileOrder).ThenBy(f => f, StringComparer.Ordinal))
+        var name = delta.Name;
+        foreach (var file in Directory.EnumerateFiles(delta.Directory).OrderBy(DeltaFileOrder).ThenBy(f => f, StringComparer.Ordinal))
         {
             var path = $"{ImagePaths.RepoDirectory}/{name.RelativeDirectory}/{Path.GetFileName(file)}";
             directories.EnsureParents(path);
@@ -121,11 +122,33 @@ internal static class LayerContent
     }
 
     /// <summary>
+    /// Builds the object map of <paramref name="commit"/> into a temp file and returns its
+    /// path (the caller deletes it): the costly part of the meta layer, done before it waits
+    /// for deltas still being generated.
+    /// </summary>
+    public static string BuildObjectMap(OstreeRepo repo, Checksum commit, CancellationToken cancellationToken)
+    {
+        var mapFile = Path.Combine(Path.GetTempPath(), $"ostree-container-map-{Environment.ProcessId}-{Guid.NewGuid():N}");
+        try
+        {
+            ObjectMapBuilder.Build(repo, [commit.ToString()], mapFile, cancellationToken);
+            return mapFile;
+        }
+        catch
+        {
+            File.Delete(mapFile);
+            throw;
+        }
+    }
+
+    /// <summary>
     /// The meta layer: the skeleton of an archive-z2 repo with the commit's metadata objects,
-    /// its ref, delta indexes and summary; the object map; the webserver and its libraries.
+    /// its ref, delta indexes and summary (listing <paramref name="deltas"/>); the object map
+    /// (<paramref name="objectMap"/>, from <see cref="BuildObjectMap"/>); the webserver and
+    /// its libraries.
     /// </summary>
     public static void WriteMeta(
-        LayerWriter writer, OstreeRepo repo, SourceCommit source, IReadOnlyList<StaticDelta> deltas, string webserver, CancellationToken cancellationToken)
+        LayerWriter writer, OstreeRepo repo, SourceCommit source, IReadOnlyList<StaticDelta> deltas, string objectMap, string webserver, CancellationToken cancellationToken)
     {
         var (checksum, refName, commit, commitBytes, commitMeta, tree) = source;
         var directories = new LayerDirectories(writer, _ => RootDirectory);
@@ -184,17 +207,10 @@ internal static class LayerContent
         summary.AddDeltas(deltas);
         AddRepoFile(writer, directories, "summary", summary.Build().Serialize());
 
-        var mapFile = Path.Combine(Path.GetTempPath(), $"ostree-container-map-{Environment.ProcessId}-{Guid.NewGuid():N}");
-        try
+        using (var map = File.OpenRead(objectMap))
         {
-            ObjectMapBuilder.Build(repo, [checksum.ToString()], mapFile, cancellationToken);
-            using var map = File.OpenRead(mapFile);
             directories.EnsureParents(ImagePaths.ObjectMap);
             writer.AddFile(ImagePaths.ObjectMap, RootFile, map.Length, map);
-        }
-        finally
-        {
-            File.Delete(mapFile);
         }
 
         using (var server = File.OpenRead(webserver))

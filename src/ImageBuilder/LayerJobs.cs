@@ -25,12 +25,15 @@ internal static class LayerJobs
     /// Writes every layer of <paramref name="plan"/>, at most
     /// <see cref="ImageBuildOptions.Parallelism"/> at once, and returns them in plan order.
     /// <paramref name="built"/> hears of each layer as it completes (in completion order).
+    /// Delta layers take their files from <paramref name="deltas"/>, waiting for a delta
+    /// still being generated; so does the meta layer, once its object map is built.
     /// </summary>
     /// <exception cref="InvalidDataException">An object of the repo is corrupt (the first failure is thrown as itself).</exception>
     public static async Task<IReadOnlyList<BuiltLayer>> WriteAllAsync(
         ImageLayout layout,
         OstreeRepo repo,
         ImagePlan plan,
+        DeltaOutputs deltas,
         ImageBuildOptions options,
         Action<LayerPlan, BuiltLayer> built,
         CancellationToken cancellationToken)
@@ -44,14 +47,13 @@ internal static class LayerJobs
         // failure it cancels the token the other jobs check, and awaiting it throws that
         // first failure as itself (one clear line, not "one or more errors").
         await Parallel.ForEachAsync(
-            Enumerable.Range(0, layers.Count).OrderByDescending(i => Weight(repo, layers[i])),
+            Enumerable.Range(0, layers.Count).OrderByDescending(i => Weight(layers[i])),
             new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, options.Parallelism), CancellationToken = cancellationToken },
-            (i, token) =>
+            async (i, token) =>
             {
-                var layer = Write(layout, repo, plan, layers[i], options, token);
+                var layer = await WriteAsync(layout, repo, plan, deltas, layers[i], options, token).ConfigureAwait(false);
                 results[i] = layer;
                 built(layers[i], layer);
-                return ValueTask.CompletedTask;
             }).ConfigureAwait(false);
 
         return results.Select(r => r!).ToList();
@@ -67,14 +69,18 @@ internal static class LayerJobs
     //   (It was half when repo layers were compressed at level 1, and a further quarter
     //   when they became a copy.) That puts the repo chunks after the tree chunks they
     //   mirror, as cheap fill at the end;
-    // - a delta layer counts its file bytes;
+    // - a carried delta layer counts its file bytes; a generated one goes last: it waits
+    //   for the generator, which started before any layer job and runs beside them;
     // - the meta layer goes first: its cost is not known from sizes (it walks the whole
     //   commit again to build the object map), and started first it never ends the build.
-    private static long Weight(OstreeRepo repo, LayerPlan layer) => layer switch
+    //   Once its map is built it waits for the deltas' superblock digests, if any are
+    //   still being generated.
+    private static long Weight(LayerPlan layer) => layer switch
     {
         TreeLayerPlan tree => tree.Entries.Sum(e => e.Size),
         RepoLayerPlan chunk => chunk.FileBytes / 8,
-        DeltaLayerPlan delta => Directory.EnumerateFiles(Path.Combine(repo.Root, delta.Name.RelativeDirectory)).Sum(f => new FileInfo(f).Length),
+        DeltaLayerPlan { Delta.Origin: DeltaOrigin.Carried } delta => Directory.EnumerateFiles(delta.Delta.CarriedDirectory!).Sum(f => new FileInfo(f).Length),
+        DeltaLayerPlan => 0,
         _ => long.MaxValue,
     };
 
@@ -95,7 +101,48 @@ internal static class LayerJobs
         (_, true) => StoredGzipLevel,
     };
 
-    private static BuiltLayer Write(ImageLayout layout, OstreeRepo repo, ImagePlan plan, LayerPlan layer, ImageBuildOptions options, CancellationToken cancellationToken)
+    private static async Task<BuiltLayer> WriteAsync(
+        ImageLayout layout, OstreeRepo repo, ImagePlan plan, DeltaOutputs deltas, LayerPlan layer, ImageBuildOptions options, CancellationToken cancellationToken)
+    {
+        // What a layer waits for is awaited before its blob is begun: a delta still being
+        // generated, and for the meta layer (after its costly object map) every delta.
+        DeltaFiles? deltaFiles = null;
+        IReadOnlyList<DeltaFiles> metaDeltas = [];
+        string? objectMap = null;
+        try
+        {
+            switch (layer)
+            {
+                case DeltaLayerPlan delta:
+                    deltaFiles = await deltas.GetAsync(delta.Delta.Name).WaitAsync(cancellationToken).ConfigureAwait(false);
+                    break;
+                case MetaLayerPlan:
+                    objectMap = LayerContent.BuildObjectMap(repo, plan.Source.Checksum, cancellationToken);
+                    metaDeltas = await deltas.GetAllAsync(plan.Deltas).WaitAsync(cancellationToken).ConfigureAwait(false);
+                    break;
+            }
+
+            return Write(layout, repo, plan, layer, deltaFiles, metaDeltas, objectMap, options, cancellationToken);
+        }
+        finally
+        {
+            if (objectMap is not null)
+            {
+                File.Delete(objectMap);
+            }
+        }
+    }
+
+    private static BuiltLayer Write(
+        ImageLayout layout,
+        OstreeRepo repo,
+        ImagePlan plan,
+        LayerPlan layer,
+        DeltaFiles? deltaFiles,
+        IReadOnlyList<DeltaFiles> metaDeltas,
+        string? objectMap,
+        ImageBuildOptions options,
+        CancellationToken cancellationToken)
     {
         using var staged = layout.BeginBlob();
         LayerResult result;
@@ -109,11 +156,11 @@ internal static class LayerJobs
                 case RepoLayerPlan chunk:
                     LayerContent.WriteRepo(writer, repo, chunk.Objects, cancellationToken);
                     break;
-                case DeltaLayerPlan delta:
-                    LayerContent.WriteDelta(writer, repo, delta.Name);
+                case DeltaLayerPlan:
+                    LayerContent.WriteDelta(writer, deltaFiles!);
                     break;
                 case MetaLayerPlan:
-                    LayerContent.WriteMeta(writer, repo, plan.Source, plan.Deltas, options.WebserverExecutable, cancellationToken);
+                    LayerContent.WriteMeta(writer, repo, plan.Source, [.. metaDeltas.Select(d => d.ToStaticDelta())], objectMap!, options.WebserverExecutable, cancellationToken);
                     break;
                 default:
                     throw new ArgumentOutOfRangeException(nameof(layer), layer, "unknown layer plan");
@@ -126,11 +173,10 @@ internal static class LayerJobs
         {
             [ImageAnnotationKeys.LayerKind] = LayerKinds.ToAnnotation(layer.Kind),
         };
-        if (layer is DeltaLayerPlan deltaLayer)
+        if (deltaFiles is not null)
         {
             // From, to and size: a puller chooses a delta from the manifest alone.
-            var files = Directory.EnumerateFiles(Path.Combine(repo.Root, deltaLayer.Name.RelativeDirectory)).Sum(f => new FileInfo(f).Length);
-            foreach (var (key, value) in DeltaLayerAnnotations.Create(new DeltaLayerInfo(deltaLayer.Name.From?.ToString(), deltaLayer.Name.To.ToString(), files)))
+            foreach (var (key, value) in DeltaLayerAnnotations.Create(new DeltaLayerInfo(deltaFiles.Name.From?.ToString(), deltaFiles.Name.To.ToString(), deltaFiles.Bytes)))
             {
                 annotations[key] = value;
             }

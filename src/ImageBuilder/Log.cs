@@ -41,6 +41,15 @@ internal static partial class Log
         EventName = "LoaderMissing")]
     public static partial void LoaderMissing(ILogger logger, Checksum commit, string loader);
 
+    [LoggerMessage(206, LogLevel.Information, "static delta {From} -> {To}: carried from the repo, {Megabytes:F2} MB", EventName = "DeltaCarried")]
+    public static partial void DeltaCarried(ILogger logger, string from, Checksum to, double megabytes);
+
+    [LoggerMessage(207, LogLevel.Information, "static delta {From} -> {To}: generated, {Parts} parts, {Megabytes:F2} MB in {Seconds:F2} s", EventName = "DeltaGenerated")]
+    public static partial void DeltaGenerated(ILogger logger, string from, Checksum to, int parts, double megabytes, double seconds);
+
+    [LoggerMessage(208, LogLevel.Information, "no static delta from the parent: {Reason}", EventName = "NoParentDelta")]
+    public static partial void NoParentDelta(ILogger logger, string reason);
+
     [LoggerMessage(210, LogLevel.Information, "pushed {Digest} ({Megabytes:F1} MB)", EventName = "BlobPushed")]
     public static partial void BlobPushed(ILogger logger, Digest digest, double megabytes);
 

@@ -45,10 +45,21 @@ internal static class BuildCommand
         {
             Description = "Derive from a base image: docker://HOST/NAME[:TAG|@DIGEST], HOST/NAME:TAG or oci:DIR[:TAG]; only what differs from it is stored",
         };
+        var deltaFrom = new Option<string[]>("--delta-from")
+        {
+            Description = "Also put a static delta from REV into the image (repeatable): a ref, a commit checksum, or 'empty' for a from-scratch delta; "
+                + "generated when the repo lacks it. By default the image carries the repo's deltas to the commit and one from its parent",
+        };
+        var deltaFromImage = new Option<string[]>("--delta-from-image")
+        {
+            Description = "Also put a static delta from the commit of IMAGE (a previously pushed image: docker://HOST/NAME[:TAG|@DIGEST], HOST/NAME:TAG or oci:DIR[:TAG]) "
+                + "into the image (repeatable); that commit is imported into the repo first when it lacks it (objects only, no ref)",
+        };
+        var noDeltas = new Option<bool>("--no-deltas") { Description = "Put no static delta into the image, not even the repo's own" };
         var registry = new RegistryOptions();
         var command = new Command("build", "Build an OCI image from an OSTree commit")
         {
-            repo, rev, ociDir, push, from, labels, compression, maxLayers, platform, webserver, quiet,
+            repo, rev, ociDir, push, from, labels, compression, maxLayers, platform, webserver, quiet, deltaFrom, deltaFromImage, noDeltas,
         };
         registry.AddTo(command);
         command.SetAction(async (parse, cancel) =>
@@ -61,6 +72,13 @@ internal static class BuildCommand
             {
                 throw new UserInputException("build: give exactly one of --oci-dir DIR[:TAG] and --push IMAGE");
             }
+            var deltaRevs = parse.GetValue(deltaFrom) ?? [];
+            var deltaImages = (parse.GetValue(deltaFromImage) ?? []).Select(ParseDeltaImage).ToList();
+            if (parse.GetValue(noDeltas) && (deltaRevs.Length > 0 || deltaImages.Count > 0))
+            {
+                throw new UserInputException("build: --no-deltas cannot be combined with --delta-from or --delta-from-image");
+            }
+
             var layers = parse.GetValue(maxLayers);
             if (layers is < 3 or > ImageBuildOptions.MaxImageLayers)
             {
@@ -78,15 +96,32 @@ internal static class BuildCommand
                 Labels = CommonOptions.KeyValues(parse.GetValue(labels), "--label").ToDictionary(p => p.Key, p => (string)p.Value.Value, StringComparer.Ordinal),
                 Platform = parse.GetValue(platform) is { } p ? ParsePlatform(p) : Platform.Current,
                 LoggerFactory = loggerFactory,
+                Deltas = parse.GetValue(noDeltas) ? DeltaSelection.None : DeltaSelection.Default with { From = deltaRevs },
             };
+
+            // A bad --delta-from fails here, before any image is read or commit imported.
+            options.Deltas.ThrowIfUnresolvable(options.RepoPath, options.Rev);
             var watch = Stopwatch.StartNew();
             Action<string> log = parse.GetValue(quiet) ? _ => { } : error.WriteLine;
             var baseReference = parse.GetValue(from) is { } baseName ? ParseBase(baseName) : null;
-            using var client = pushTarget is not null || baseReference?.Transport == ImageTransport.Registry ? registry.CreateClient(parse, loggerFactory) : null;
+            using var client = pushTarget is not null || baseReference?.Transport == ImageTransport.Registry || deltaImages.Exists(i => i.Transport == ImageTransport.Registry)
+                ? registry.CreateClient(parse, loggerFactory)
+                : null;
             if (baseReference is not null)
             {
                 // Verified manifest and config before anything is built; layers are read later.
                 options = options with { Base = await BaseImage.OpenAsync(baseReference, client, options.Platform, cancel) };
+            }
+
+            if (deltaImages.Count > 0)
+            {
+                var commits = new List<string>();
+                foreach (var deltaImage in deltaImages)
+                {
+                    commits.Add((await ImportDeltaStartAsync(deltaImage, options, client, log, cancel)).ToString());
+                }
+
+                options = options with { Deltas = options.Deltas with { From = [.. options.Deltas.From, .. commits] } };
             }
 
             if (layoutTarget is not null)
@@ -124,6 +159,62 @@ internal static class BuildCommand
             }
         });
         return command;
+    }
+
+    /// <summary>
+    /// The commit of a previously pushed image (its <c>ostree.commit</c> label), imported into
+    /// the source repo when the repo lacks it: objects only, no ref. The import needs no
+    /// signature: its objects are still hash-checked, and a client applies a delta only onto
+    /// a commit it verified itself and checks what the delta produces.
+    /// </summary>
+    private static async Task<Ostree.Objects.Checksum> ImportDeltaStartAsync(
+        ImageReference image, ImageBuildOptions options, Oci.Registry.RegistryClient? client, Action<string> log, CancellationToken cancel)
+    {
+        var info = await ImagePuller.ImageImporter.InspectAsync(image, client, options.Platform, cancel);
+        var commit = info.Commit ?? throw new UserInputException($"--delta-from-image {image}: the image has no {ImageFormat.ImageLabelKeys.Commit} label; it was not built by ostree-container");
+        var repo = Ostree.Repository.OstreeRepo.Open(options.RepoPath);
+        if (repo.TryResolveRev(options.Rev, out var built) && built == commit)
+        {
+            throw new UserInputException($"--delta-from-image {image}: it carries commit {commit}, the one being built");
+        }
+
+        var partial = File.Exists(Path.Combine(repo.Root, "state", $"{commit}.commitpartial"));
+        if (repo.HasObject(commit, Ostree.Objects.ObjectType.Commit) && !partial)
+        {
+            log($"--delta-from-image {image}: commit {commit}, already in {repo.Root}");
+            return commit;
+        }
+
+        var watch = Stopwatch.StartNew();
+        await ImagePuller.ImageImporter.PullAsync(
+            new ImagePuller.ImagePullOptions
+            {
+                RepoPath = options.RepoPath,
+                Image = image,
+                SetRef = false,
+                Trust = new ImagePuller.PullTrust { InsecureNoSignature = true },
+                Platform = options.Platform,
+                Registry = client,
+            },
+            cancel);
+        log($"--delta-from-image {image}: commit {commit} imported into {repo.Root} (objects only, no ref) in {watch.Elapsed.TotalSeconds:F2} s");
+        return commit;
+    }
+
+    /// <summary>An image to take a delta's from-commit from: a registry image or an <c>oci:</c> layout.</summary>
+    internal static ImageReference ParseDeltaImage(string value)
+    {
+        try
+        {
+            var reference = ImageReference.Parse(value);
+            return reference.Transport is ImageTransport.Registry or ImageTransport.OciLayout
+                ? reference
+                : throw new UserInputException($"--delta-from-image: '{value}' is neither a registry image nor an oci: layout");
+        }
+        catch (FormatException e)
+        {
+            throw new UserInputException($"--delta-from-image: {e.Message}", e);
+        }
     }
 
     /// <summary>Splits <c>DIR[:TAG]</c> the way <c>oci:</c> names are split; the tag defaults to <c>latest</c>.</summary>

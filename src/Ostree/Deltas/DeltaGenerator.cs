@@ -54,13 +54,28 @@ public sealed record DeltaGenerateOptions
     /// </summary>
     public int CompressionPreset { get; init; } = DefaultCompressionPreset;
 
-    /// <summary>Clock for the superblock timestamp.</summary>
+    /// <summary>
+    /// How many parts a small delta's compressible objects are spread over, so its
+    /// compression runs on that many cores (never below 1 MB a part, never past
+    /// <see cref="MaxChunkSize"/>). Null: <see cref="MaxParallelism"/>. Part boundaries change
+    /// the delta's bytes, so output that must not depend on the machine sets this.
+    /// </summary>
+    public int? SpreadParts { get; init; }
+
+    /// <summary>Clock for the superblock timestamp (a fixed time makes the delta reproducible).</summary>
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+
+    /// <summary>
+    /// Write the delta directory (superblock and parts) to this path, which must not exist,
+    /// instead of into the repo's <c>deltas/</c>; the repo is then only read (no <c>tmp/</c>,
+    /// delta index or summary changes), so it may be read-only. Null: into the repo.
+    /// </summary>
+    public string? OutputDirectory { get; init; }
 }
 
 /// <summary>What a generated delta holds.</summary>
 /// <param name="Name">From/to commits.</param>
-/// <param name="Directory">The delta directory under the repo.</param>
+/// <param name="Directory">The delta directory: under the repo, or <see cref="DeltaGenerateOptions.OutputDirectory"/>.</param>
 /// <param name="Parts">Number of parts.</param>
 /// <param name="PartBytes">Bytes of all part files (or inline parts).</param>
 /// <param name="Fallbacks">Number of fallback objects.</param>
@@ -75,9 +90,12 @@ public static class DeltaGenerator
     /// Generates the delta <paramref name="from"/> (null: from scratch) to <paramref name="to"/>
     /// into <c>deltas/…</c> of <paramref name="repo"/>, then refreshes the delta index and,
     /// when the repo has a summary, the summary's delta list. An existing delta of the same
-    /// name is replaced only once the new one is complete.
+    /// name is replaced only once the new one is complete. With
+    /// <see cref="DeltaGenerateOptions.OutputDirectory"/> the delta goes there instead and the
+    /// repo is only read.
     /// </summary>
-    /// <exception cref="InvalidDataException">A commit, or an object one reaches, is missing or malformed; nothing is left under <c>deltas/</c>.</exception>
+    /// <exception cref="InvalidDataException">A commit, or an object one reaches, is missing or malformed; nothing is left under <c>deltas/</c> (or at the output directory).</exception>
+    /// <exception cref="IOException">The output directory exists already.</exception>
     public static Task<DeltaGenerateResult> GenerateAsync(OstreeRepo repo, Checksum? from, Checksum to, DeltaGenerateOptions options, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(repo);
@@ -88,6 +106,15 @@ public static class DeltaGenerator
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxParallelism, 1);
         ArgumentOutOfRangeException.ThrowIfNegative(options.CompressionPreset);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(options.CompressionPreset, 9);
+        if (options.SpreadParts is { } spread)
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(spread, 1, nameof(options.SpreadParts));
+        }
+
+        if (options.OutputDirectory is { } output && Path.Exists(output))
+        {
+            throw new IOException($"static delta output {output} exists already");
+        }
         return Task.Run(() => DeltaCompiler.Generate(repo, from, to, options, cancellationToken), cancellationToken);
     }
 }

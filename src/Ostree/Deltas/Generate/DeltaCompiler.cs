@@ -37,9 +37,12 @@ internal static class DeltaCompiler
         var parallel = new ParallelOptions { MaxDegreeOfParallelism = options.MaxParallelism, CancellationToken = cancellationToken };
         var plan = Plan(repo, from, to, options, parallel);
 
-        var tmpRoot = Path.Combine(repo.Root, "tmp");
+        // Staged beside its destination and renamed into place: under the repo's tmp/, or,
+        // for an output directory, as a sibling of it (the repo is then never written).
+        var output = options.OutputDirectory is { } o ? Path.GetFullPath(o) : null;
+        var tmpRoot = output is null ? Path.Combine(repo.Root, "tmp") : Path.GetDirectoryName(output)!;
         Directory.CreateDirectory(tmpRoot);
-        var staging = Path.Combine(tmpRoot, $"delta-{Guid.NewGuid():N}");
+        var staging = Path.Combine(tmpRoot, output is null ? $"delta-{Guid.NewGuid():N}" : $".{Path.GetFileName(output)}-{Guid.NewGuid():N}");
         Directory.CreateDirectory(staging);
         try
         {
@@ -66,8 +69,17 @@ internal static class DeltaCompiler
 
             File.WriteAllBytes(Path.Combine(staging, DeltaName.SuperblockFileName), superblockBytes);
             cancellationToken.ThrowIfCancellationRequested();
-            var directory = Install(repo, name, staging);
-            RefreshIndexAndSummary(repo, to);
+            string directory;
+            if (output is not null)
+            {
+                Directory.Move(staging, output);
+                directory = output;
+            }
+            else
+            {
+                directory = Install(repo, name, staging);
+                RefreshIndexAndSummary(repo, to);
+            }
 
             var partBytes = encoded.Sum(p => (long)p.Header.Size);
             return new DeltaGenerateResult(name, directory, encoded.Length, partBytes, fallbacks.Count, fallbacks.Sum(f => (long)f.CompressedSize), superblockBytes.Length);
@@ -284,7 +296,7 @@ internal static class DeltaCompiler
         // A small delta would be one part compressed on one core: split it evenly across the
         // cores instead (never past ostree's limit, never below BalancedPartFloor).
         var total = compressedItems.Sum(x => x.PayloadLength);
-        var balanced = Math.Max(BalancedPartFloor, (total / options.MaxParallelism) + 1);
+        var balanced = Math.Max(BalancedPartFloor, (total / (options.SpreadParts ?? options.MaxParallelism)) + 1);
         var parts = compressedItems.Count > 0 || stored.Count == 0
             ? Split(compressedItems, Math.Min(options.MaxChunkSize, balanced), options.CompressionPreset)
             : [];
