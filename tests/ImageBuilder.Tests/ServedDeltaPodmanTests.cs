@@ -1,9 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
-using OstreeContainer.ImageBuilder.Derivation;
 using OstreeContainer.ImageFormat;
-using OstreeContainer.Oci;
 using OstreeContainer.Oci.Images;
 using OstreeContainer.Oci.Layout;
 
@@ -56,48 +54,66 @@ public class ServedDeltaPodmanTests
     [Fact]
     public async Task OstreePull_FromAnImageWithAFromScratchDelta_FirstPullUsesIt()
     {
-        // The small fixture's commit 2 with only a from-scratch delta (made by the real
-        // ostree on a copy), derived from the runtime-deps stand-in so the image's
-        // webserver finds a libc (the small tree has none).
+        // A small commit the image's webserver can start in: the small fixture's tree plus
+        // the loader and the libraries the NativeAOT webserver links (an ostree commit is
+        // the whole image filesystem, so a base image cannot lend them). Its only delta is
+        // a from-scratch one, made by the real ostree on a copy of the fixture repo.
         var small = Fixtures.SmallRepo;
-        var repo = Path.Combine(Fixtures.TempDirectory("served-scratch"), "repo");
+        var work = Fixtures.TempDirectory("served-scratch");
+        var repo = Path.Combine(work, "repo");
         Peer.Check("cp", "-a", small.ArchiveRepo, repo);
-        Directory.Delete(Path.Combine(repo, "deltas"), recursive: true);
-        if (Directory.Exists(Path.Combine(repo, "delta-indexes")))
-        {
-            Directory.Delete(Path.Combine(repo, "delta-indexes"), recursive: true);
-        }
-
-        Peer.Ostree(repo, "static-delta", "generate", "--empty", $"--to={small.Commit2}");
+        var tree = Path.Combine(work, "tree");
+        Peer.Ostree(repo, "checkout", "fixture/main", tree);
+        AddWebserverLibraries(tree);
+        var commit = Peer.Ostree(repo, "commit", "--branch=served/scratch", "--subject=served", $"--tree=dir={tree}").Trim();
+        Peer.Ostree(repo, "static-delta", "generate", "--empty", $"--to={commit}");
         Peer.Ostree(repo, "summary", "-u");
-        var baseImage = await BaseImage.OpenAsync(ImageReference.Parse($"oci:{RuntimeBaseLayout.Value}:base"), null, Platform.Current, TestContext.Current.CancellationToken);
-        var layout = Path.Combine(Fixtures.TempDirectory("served-scratch"), "layout");
-        await CommitImageBuilder.BuildToLayoutAsync(
-            layout, "v2", CommitImageBuilderTests.Options(repo, "fixture/main") with { Base = baseImage }, TestContext.Current.CancellationToken);
-        AssertDeltaLayer(layout, "v2", from: null, small.Commit2);
+        var layout = Path.Combine(work, "layout");
+        await CommitImageBuilder.BuildToLayoutAsync(layout, "scratch", CommitImageBuilderTests.Options(repo, "served/scratch"), TestContext.Current.CancellationToken);
+        AssertDeltaLayer(layout, "scratch", from: null, commit);
 
-        using var served = ServedImage.Run(layout, "v2");
+        using var served = ServedImage.Run(layout, "scratch");
+        // ostree applies static deltas only into non-archive repos.
         var client = Path.Combine(Fixtures.TempDirectory("served-first"), "repo");
-        Peer.Check("ostree", "init", $"--repo={client}", "--mode=archive");
+        Peer.Check("ostree", "init", $"--repo={client}", "--mode=bare-user");
         Peer.Ostree(client, "remote", "add", "--no-gpg-verify", "image", served.RepoUrl);
 
-        var pull = Peer.Ostree(client, "pull", "--require-static-deltas", "image", "fixture/main");
+        var pull = Peer.Ostree(client, "pull", "--require-static-deltas", "image", "served/scratch");
 
         Assert.Contains("delta parts", pull, StringComparison.Ordinal);
         Peer.Ostree(client, "fsck");
-        Assert.Equal(small.Commit2, Peer.Ostree(client, "rev-parse", "image:fixture/main").Trim());
+        Assert.Equal(commit, Peer.Ostree(client, "rev-parse", "image:served/scratch").Trim());
     }
 
-    // The runtime-deps stand-in (ContainerBaseImages), copied from container storage into an
-    // oci: layout the builder can derive from.
-    private static readonly Lazy<string> RuntimeBaseLayout = new(() =>
+    /// <summary>
+    /// Copies the ELF loader and the shared libraries <c>ldd</c> lists for the native
+    /// webserver into <paramref name="tree"/> under usr/, with lib and lib64 symlinks to
+    /// usr/lib and usr/lib64 as a merged-/usr OS has them.
+    /// </summary>
+    private static void AddWebserverLibraries(string tree)
     {
-        var podman = Peer.Require("podman");
-        var layout = Path.Combine(Fixtures.TempDirectory("runtime-base"), "layout");
-        Peer.Run(podman, ["push", "-q", ContainerBaseImages.RuntimeImage, $"oci:{layout}:base"], env: PodmanEnvironment, timeout: TimeSpan.FromMinutes(5))
-            .EnsureSuccess("podman push (runtime-deps stand-in) to oci:");
-        return layout;
-    });
+        var ldd = Peer.Check("ldd", NativeWebserver.Executable);
+        var paths = ldd.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .SelectMany(line => line.Split(' ').Where(word => word.StartsWith('/')))
+            .Distinct(StringComparer.Ordinal)
+            .ToList();
+        Assert.Contains(paths, p => p.Contains("ld-linux", StringComparison.Ordinal));
+        foreach (var path in paths)
+        {
+            var inUsr = path.StartsWith("/usr/", StringComparison.Ordinal) ? path : "/usr" + path;
+            var target = Path.Combine(tree, inUsr.TrimStart('/'));
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(new FileInfo(path).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? path, target, overwrite: true);
+        }
+
+        foreach (var top in paths.Where(p => !p.StartsWith("/usr/", StringComparison.Ordinal)).Select(p => p.Split('/')[1]).Distinct(StringComparer.Ordinal))
+        {
+            if (!Path.Exists(Path.Combine(tree, top)))
+            {
+                File.CreateSymbolicLink(Path.Combine(tree, top), "usr/" + top);
+            }
+        }
+    }
 
     /// <summary>Asserts the image has exactly one delta layer, annotated from <paramref name="from"/> (null: from scratch) to <paramref name="to"/>.</summary>
     private static void AssertDeltaLayer(string layout, string tag, string? from, string to)
