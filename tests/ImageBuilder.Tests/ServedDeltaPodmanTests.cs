@@ -130,13 +130,13 @@ public class ServedDeltaPodmanTests
     private sealed class ServedImage : IDisposable
     {
         private readonly string _podman;
-        private readonly string _image;
+        private readonly string _imageId;
         private readonly string _container;
 
-        private ServedImage(string podman, string image, string container, int port)
+        private ServedImage(string podman, string imageId, string container, int port)
         {
             _podman = podman;
-            _image = image;
+            _imageId = imageId;
             _container = container;
             RepoUrl = $"http://127.0.0.1:{port}/repo";
         }
@@ -160,7 +160,7 @@ public class ServedDeltaPodmanTests
                 ["run", "-d", "--name", container, "--network=slirp4netns", "-p", $"127.0.0.1:{port}:8080", image],
                 env: PodmanEnvironment,
                 timeout: TimeSpan.FromMinutes(2));
-            var served = new ServedImage(podman, image, container, port);
+            var served = new ServedImage(podman, id, container, port);
             try
             {
                 run.EnsureSuccess("podman run -p PORT:8080");
@@ -177,7 +177,8 @@ public class ServedDeltaPodmanTests
         public void Dispose()
         {
             Peer.Run(_podman, ["rm", "-f", _container], env: PodmanEnvironment);
-            Peer.Run(_podman, ["rmi", "-f", _image], env: PodmanEnvironment);
+            // By ID: podman pull of oci:DIR named the image after DIR too; both names go.
+            Peer.Run(_podman, ["rmi", "-f", _imageId], env: PodmanEnvironment);
         }
 
         private static int FreePort()
