@@ -10,7 +10,8 @@
 # with C2 in the repo, and the first run's repos must pass `ostree fsck`. Prints medians,
 # ratios (ours / ostree: below 1.0 = faster or smaller), peak RSS, and the bounds of issue
 # 14 (size <= 1.05x, generate time <= 0.5x, apply time <= 1.0x, peak RSS <= 2x). Nothing
-# is pinned: both tools run alone, and ours is meant to use every core.
+# is pinned: no server is involved, both tools run alone, and ours is meant to use every
+# core.
 #
 # Usage: bench/delta.sh [RUNS]      env: OSTREE_CONTAINER_FIXTURES (fixture cache)
 runs=${1:-3}
@@ -22,16 +23,6 @@ cleanup() { discard "$work"; }
 trap cleanup EXIT
 
 # --- inputs -------------------------------------------------------------------------------
-# repo_copy DIR: the fixture with its objects hard-linked (neither tool writes an existing
-# object) and what generating may rewrite (config, summary, deltas, indexes) copied for
-# real, so the fixture is never touched.
-repo_copy() {
-    cp -al "$REPO" "$1"
-    local m
-    for m in config summary summary.sig deltas delta-indexes; do
-        if [ -e "$REPO/$m" ]; then rm -rf "${1:?}/$m"; cp -a "$REPO/$m" "$1/$m"; fi
-    done
-}
 # no_deltas DIR: removes the deltas a run made, so the next run generates from nothing.
 no_deltas() { rm -rf "${1:?}/deltas" "$1/delta-indexes"; }
 # delta_size REPO NAME: parts plus fallback objects, compressed, as ostree's show totals
@@ -101,9 +92,7 @@ bounded() {
         awk -v r="$rr" 'BEGIN { exit !(r + 0 <= 2) }' || verdict=OVER
     fi
     printf '%-44s %12s %12s %7s %7s %11s %11s %7s %7s\n' "$1" "$3 $2" "$4 $2" "$r" "<=$5" "${6:--}" "${7:--}" "$rr" "$verdict"
-    [ -n "${BENCH_RESULTS:-}" ] || return 0
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$(basename "$0" .sh)" "$1" "$2" "$3" "$4" \
-        "ostree static-delta" "$r" "${6:--}" "${7:--}" "$5" "$([ -n "${6:-}" ] && echo 2 || echo -)" >> "$BENCH_RESULTS"
+    result "$1" "$2" "$3" "$4" "ostree static-delta" "${6:--}" "${7:--}" - - "$5" "$([ -n "${6:-}" ] && echo 2 || echo -)"
 }
 timed() { # timed LABEL NAME BOUND: seconds and peak RSS of NAME-ours against NAME-ostree
     bounded "$1" s "$(col "$2-ours" 1)" "$(col "$2-ostree" 1)" "$3" \

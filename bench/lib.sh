@@ -34,17 +34,67 @@ discard() {
     done
 }
 
-# measure NAME CMD... : runs CMD under /usr/bin/time, appends "seconds peak-kb" to
-# $work/NAME.times (the caller sets $work); stops the bench if CMD fails.
+# --- pinning: on 2 cores a client and a server compete for CPU, so a server that spends
+# more CPU looks slower than it would across a network. Every pull bench runs each server
+# on one core ("${on_server[@]}" CMD) and each client on the other ("${on_client[@]}" CMD),
+# both sides alike, and reports the server's CPU seconds per pull (measure with $serving
+# set) next to the wall time. BENCH_SERVER_CPU / BENCH_CLIENT_CPU choose the cores
+# (default 0 and 1).
+server_cpu=${BENCH_SERVER_CPU:-0}
+client_cpu=${BENCH_CLIENT_CPU:-1}
+[ "$(nproc)" -ge 2 ] || { echo "the pull benches pin server and client to two different cores; this machine has $(nproc)" >&2; exit 1; }
+# Prefixes, not functions, so /usr/bin/time and `&` run the command itself (taskset execs
+# it: $! is the server's PID): "${on_server[@]}" CMD..., "${on_client[@]}" CMD...
+on_server=(taskset -c "$server_cpu")
+on_client=(taskset -c "$client_cpu")
+clock_ticks=$(getconf CLK_TCK)
+# cpu_ticks PID...: user + system CPU of the processes so far (all their threads), in
+# clock ticks (fields 14 and 15 of /proc/PID/stat; the name in field 2 may hold spaces,
+# so fields are counted after its closing parenthesis).
+cpu_ticks() {
+    local pid total=0 rest
+    for pid in "$@"; do
+        rest=$(sed 's/^.*) //' "/proc/$pid/stat") || { echo "cpu_ticks: process $pid is gone" >&2; exit 1; }
+        # after "pid (comm) ", field 3 (state) is the first: utime is 14 - 2 = 12th, stime 13th
+        total=$(( total + $(awk '{print $12 + $13}' <<< "$rest") ))
+    done
+    echo "$total"
+}
+
+# repo_copy DIR: the fixture with its objects hard-linked (no tool writes an existing
+# object) and what generating deltas or a summary may rewrite (config, summary, deltas,
+# indexes, refs) copied for real, so the fixture is never touched.
+repo_copy() {
+    cp -al "$REPO" "$1"
+    local m
+    for m in config summary summary.sig deltas delta-indexes refs; do
+        if [ -e "$REPO/$m" ]; then rm -rf "${1:?}/$m"; cp -a "$REPO/$m" "$1/$m"; fi
+    done
+}
+
+# measure NAME CMD... : runs CMD under /usr/bin/time, appends "seconds peak-kb server-cpu-s"
+# to $work/NAME.times (the caller sets $work); server-cpu-s is the CPU the processes in
+# $serving (PIDs, set by the caller for a pull; "-" when empty) spent during CMD. Stops
+# the bench if CMD fails.
+serving=
 measure() {
-    local name=$1; shift
+    local name=$1 before=0 after cpu=-; shift
     sync
+    # shellcheck disable=SC2086
+    [ -z "$serving" ] || before=$(cpu_ticks $serving)
     /usr/bin/time -f '%e %M' -o "$work/$name.one" "$@" >/dev/null 2>"$work/$name.err" || {
         cat "$work/$name.err" >&2; echo "$name failed" >&2; exit 1; }
-    cat "$work/$name.one" >> "$work/$name.times"
+    if [ -n "$serving" ]; then
+        # shellcheck disable=SC2086
+        after=$(cpu_ticks $serving)
+        cpu=$(awk -v t=$(( after - before )) -v hz="$clock_ticks" 'BEGIN { printf "%.2f", t / hz }')
+    fi
+    echo "$(cat "$work/$name.one") $cpu" >> "$work/$name.times"
 }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 col() { awk -v c="$2" '{print $c}' "$work/$1.times" | median; }   # col NAME COLUMN: median of a column
+# cpu NAME: median server CPU seconds per run of NAME (column 3 of measure's record)
+cpu() { col "$1" 3; }
 
 # publish_cli: the CLI (Release, ReadyToRun) into $bin, as it ships; sets bin and oc.
 publish_cli() {
@@ -71,8 +121,8 @@ free_port() {
     done
 }
 
-# start_registry DIR: a docker-registry with empty storage under DIR on a free port;
-# sets registry_port and registry_pid. stop_registry stops it.
+# start_registry DIR: a docker-registry with empty storage under DIR on a free port, on
+# the server's core; sets registry_port and registry_pid. stop_registry stops it.
 registry_pid=
 start_registry() {
     local dir=$1
@@ -91,7 +141,7 @@ http:
 log:
   level: error
 YML
-    docker-registry serve "$dir/registry.yml" > "$dir/registry.log" 2>&1 &
+    "${on_server[@]}" docker-registry serve "$dir/registry.yml" > "$dir/registry.log" 2>&1 &
     registry_pid=$!
     for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$registry_port/v2/" >/dev/null && return; sleep 0.1; done
     echo "docker-registry did not start" >&2; cat "$dir/registry.log" >&2; exit 1
@@ -132,11 +182,14 @@ EOC
 # ratio A B: A/B with two decimals ("-" when B is 0)
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b + 0 == 0) print "-"; else printf "%.2f", a/b }'; }
 
-# result TASK UNIT OURS PEER PEER-NAME [OURS-RSS-MB PEER-RSS-MB]: one measured row for
-# bench/run's report, appended as a tab-separated line to $BENCH_RESULTS when it is set.
-# UNIT "req/s" means higher is better; every other unit, lower is better.
+# result TASK UNIT OURS PEER PEER-NAME [OURS-RSS-MB PEER-RSS-MB [OURS-CPU-S PEER-CPU-S
+# [BOUND [RSS-BOUND]]]]: one measured row for bench/run's report, appended as a
+# tab-separated line to $BENCH_RESULTS when it is set (the columns report.py reads: bench,
+# task, unit, ours, peer, peer name, ratio, RSS ours/peer, bound on the ratio, bound on
+# the RSS ratio, server CPU seconds ours/peer; "-" for none). UNIT "req/s" means higher is
+# better; every other unit, lower is better.
 result() {
     [ -n "${BENCH_RESULTS:-}" ] || return 0
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$(basename "$0" .sh)" "$1" "$2" "$3" "$4" "$5" \
-        "$(ratio "$3" "$4")" "${6:--}" "${7:--}" >> "$BENCH_RESULTS"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$(basename "$0" .sh)" "$1" "$2" "$3" "$4" "$5" \
+        "$(ratio "$3" "$4")" "${6:--}" "${7:--}" "${10:--}" "${11:--}" "${8:--}" "${9:--}" >> "$BENCH_RESULTS"
 }

@@ -7,8 +7,11 @@
 #   (c) vs `skopeo copy docker://… oci:…` of the same image (transport only);
 #   (d) the C1 -> C2 update: bytes fetched (counted by an nginx proxy in front of the
 #       registry) against the size of the repo and meta layers C2 has and C1 lacks.
-# Prints medians, ratios (ours / peer, below 1.0 = faster) and peak RSS. Every pull is
-# checked: the ref must be C2, and the first run's repos must pass `ostree fsck`.
+# Prints medians, ratios (ours / peer, below 1.0 = faster), peak RSS, and the server's CPU
+# seconds per pull (the registry for ours and skopeo, nginx for ostree). The servers run
+# on one core and the clients on the other (on_server / on_client in lib.sh), both sides
+# alike. Every pull is checked: the ref must be C2, and the first run's repos must pass
+# `ostree fsck`.
 #
 # Usage: bench/pull.sh [RUNS]      env: OSTREE_CONTAINER_FIXTURES (fixture cache)
 runs=${1:-3}
@@ -49,7 +52,7 @@ nginx_conf "$work/nginx" "    log_format bytes '\$request \$status \$body_bytes_
             access_log $work/proxy.log bytes;
         }
     }"
-nginx -p "$work/nginx" -e "$work/nginx/error.log" -c "$work/nginx/nginx.conf" &
+"${on_server[@]}" nginx -p "$work/nginx" -e "$work/nginx/error.log" -c "$work/nginx/nginx.conf" &
 nginx_pid=$!
 for _ in $(seq 1 100); do curl -fs -o /dev/null "http://127.0.0.1:$nginx_port/repo/config" && break; sleep 0.1; done
 
@@ -77,14 +80,18 @@ for i in $(seq 1 "$runs"); do
     echo "run $i/$runs ..." >&2
     for mode in archive bare-user; do
         r=$work/ours-$mode-$i; ostree --repo="$r" init --mode="$mode"
-        measure "ours-$mode" "$oc" "${ours_pull[@]}" --repo "$r" "docker://$image:C2"
+        serving=$registry_pid
+        measure "ours-$mode" "${on_client[@]}" "$oc" "${ours_pull[@]}" --repo "$r" "docker://$image:C2"
         check "ours $mode" "$r" "$BRANCH" "$i"
         r=$(peer_repo "$mode")
-        measure "ostree-$mode" ostree --repo="$r" pull origin "$BRANCH"
+        serving=$nginx_pid
+        measure "ostree-$mode" "${on_client[@]}" ostree --repo="$r" pull origin "$BRANCH"
         check "ostree $mode" "$r" "origin:$BRANCH" "$i"
     done
-    measure skopeo skopeo copy -q --src-tls-verify=false "docker://$image:C2" "oci:$work/skopeo-$i:C2"
+    serving=$registry_pid
+    measure skopeo "${on_client[@]}" skopeo copy -q --src-tls-verify=false "docker://$image:C2" "oci:$work/skopeo-$i:C2"
 done
+serving=
 
 # (d) C1 -> C2 through the counting proxy (once: the byte count does not vary)
 r=$work/update; ostree --repo="$r" init --mode=archive
@@ -102,12 +109,14 @@ changed=$(jq -s '(.[0].layers | map(.digest)) as $old
 size_mb=$(du -sm "$work/skopeo-1/blobs" | cut -f1)
 printf '\nmachine: %s, %s cores, %s; image: %s MB of blobs (commit %s); runs: %s (median)\n' \
     "$(uname -m)" "$(nproc)" "$(free -g | awk '/Mem:/ {print $2 " GiB"}')" "$size_mb" "${C2:0:12}" "$runs"
-printf '%-40s %10s %10s %8s %12s %12s\n' task "ours (s)" "peer (s)" ratio "ours RSS MB" "peer RSS MB"
+printf '%-40s %10s %10s %8s %12s %12s %12s %12s\n' task "ours (s)" "peer (s)" ratio "ours RSS MB" "peer RSS MB" \
+    "ours srv CPU" "peer srv CPU"
 line() { # line LABEL OURS PEER PEER-NAME
-    local o p om pm
+    local o p om pm oc pc
     o=$(col "$2" 1); p=$(col "$3" 1); om=$(( $(col "$2" 2) / 1024 )); pm=$(( $(col "$3" 2) / 1024 ))
-    printf '%-40s %10s %10s %8s %12s %12s\n' "$1" "$o" "$p" "$(ratio "$o" "$p")" "$om" "$pm"
-    result "$1" s "$o" "$p" "$4" "$om" "$pm"
+    oc=$(cpu "$2"); pc=$(cpu "$3")
+    printf '%-40s %10s %10s %8s %12s %12s %12s %12s\n' "$1" "$o" "$p" "$(ratio "$o" "$p")" "$om" "$pm" "$oc" "$pc"
+    result "$1" s "$o" "$p" "$4" "$om" "$pm" "$oc" "$pc"
 }
 line "pull OS image into archive repo" ours-archive ostree-archive "ostree pull from nginx"
 line "pull OS image into bare-user repo" ours-bare-user ostree-bare-user "ostree pull from nginx"

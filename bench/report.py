@@ -5,8 +5,10 @@ Usage: report.py RESULTS.tsv RUNS STARTED OUT.md OUT.png
 
 Each row of RESULTS.tsv (see `result` in bench/lib.sh) is:
 bench, task, unit, ours, peer, peer name, ratio (ours / peer), ours RSS MB, peer RSS MB,
-and, for rows with a bound to meet (bench/delta.sh), the bound on the ratio and the bound
-on the peak-RSS ratio ("-" for none): the table then says whether each was met.
+the bound on the ratio and the bound on the peak-RSS ratio (for rows with a bound to meet:
+the table then says whether each was met), and the server's CPU seconds per pull, ours and
+the peer's (pull rows: servers and clients run pinned to one core each). "-" for none;
+older 9- and 11-field rows are read with the missing fields as "-".
 For "req/s" higher is better; for every other unit lower is better. The chart shows each
 ratio as a cost, ours relative to the peer (below 1 = ours is better), so every bar reads
 the same way.
@@ -54,9 +56,9 @@ def main():
     with open(results, encoding="utf-8") as f:
         for line in f:
             fields = line.rstrip("\n").split("\t")
-            if len(fields) == 9:
-                fields += ["-", "-"]
-            if len(fields) == 11:
+            if len(fields) in (9, 11):
+                fields += ["-"] * (13 - len(fields))
+            if len(fields) == 13:
                 rows.append(fields)
     if not rows:
         sys.exit("report.py: no results recorded")
@@ -91,12 +93,15 @@ def main():
         + ".\n"
     )
     out.append(f"![ratios](benchmarks.png)\n")
-    out.append("| bench | measure | unit | ours | peer | peer is | ratio | ours peak RSS (MB) | peer peak RSS (MB) | bound |")
-    out.append("|---|---|---|---:|---:|---|---:|---:|---:|---|")
-    for bench, task, unit, ours, peer, peer_name, ratio, ours_rss, peer_rss, bound, rss_bound in rows:
+    out.append(
+        "| bench | measure | unit | ours | peer | peer is | ratio | ours peak RSS (MB) | peer peak RSS (MB) "
+        "| ours server CPU (s) | peer server CPU (s) | bound |"
+    )
+    out.append("|---|---|---|---:|---:|---|---:|---:|---:|---:|---:|---|")
+    for bench, task, unit, ours, peer, peer_name, ratio, ours_rss, peer_rss, bound, rss_bound, ours_cpu, peer_cpu in rows:
         out.append(
             f"| {bench} | {task} | {unit} | {ours} | {peer} | {peer_name} | **{ratio}** | {ours_rss} | {peer_rss} "
-            f"| {bound_text(ratio, bound, ours_rss, peer_rss, rss_bound)} |"
+            f"| {ours_cpu} | {peer_cpu} | {bound_text(ratio, bound, ours_rss, peer_rss, rss_bound)} |"
         )
     out.append("")
     out.append(
@@ -110,7 +115,22 @@ def main():
         "the OS fixture: generating C1 -> C2 and a from-scratch delta of C2 (the latter once per run of "
         "the bench), the size of each (parts plus fallback objects, as `ostree static-delta show` totals "
         "them), and applying ostree's own C1 -> C2 delta into a bare-user repo holding C1; the bound "
-        "column holds issue 14's limits."
+        "column holds issue 14's limits. The update rows (issue 15) pull C1 then C2 from the registry "
+        "into bare-user repos with `ostree-container pull` (bytes of the update counted by an nginx "
+        "proxy in front of the registry, against `ostree static-delta show`'s total for ostree's own "
+        "C1 -> C2 delta; wall time against `ostree pull` C1 -> C2 by that delta from nginx), the first "
+        "`ostree pull` of C2 from our webserver by a from-scratch delta and by objects only (each "
+        "against nginx serving the same repo; no bound: on loopback the from-scratch delta trades "
+        "requests for one-core xz), and `build` with the C1 -> C2 delta generated against `build "
+        "--no-deltas`.\n"
+    )
+    out.append(
+        "Pinning: every pull row runs the server (nginx, our webserver, docker-registry, the counting "
+        "nginx proxy) on one core and the client (`ostree pull`, `ostree-container pull`, `skopeo`, "
+        "`wrk`) on the other with `taskset`, both sides alike, so a server that spends more CPU does "
+        "not look slower only because it competes with its client on 2 cores. **server CPU** is the "
+        "server processes' user + system time during one pull (from `/proc/PID/stat`), median of the "
+        "runs: what the server would cost per client across a real network."
     )
     with open(out_md, "w", encoding="utf-8") as f:
         f.write("\n".join(out) + "\n")

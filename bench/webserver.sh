@@ -8,7 +8,10 @@
 #   (c) ours serving a bare-user copy (transcoding to archive-z2) vs nginx serving the
 #       archive repo: first pull (cold transcode cache) and repeated pull
 #   (d) time to first response after exec, idle RSS, peak RSS under load, binary size
-# The server is published NativeAOT (as it ships); if that fails the bench stops.
+# The server is published NativeAOT (as it ships); if that fails the bench stops. Each
+# server runs on one core and every client (ostree pull, wrk) on the other (on_server /
+# on_client in lib.sh), both sides alike; (b) and (c) also give the server's CPU seconds
+# per pull, from /proc/PID/stat before and after.
 #
 # Usage: bench/webserver.sh [RUNS]      env: OSTREE_CONTAINER_FIXTURES (fixture cache)
 runs=${1:-3}
@@ -92,7 +95,7 @@ start_nginx() {
         location /repo/ { alias $repo/; }
         location = /healthz { return 200 \"ok\\n\"; }
     }"
-    launch "$port" "$dir/error.log" nginx -p "$dir" -e "$dir/error.log" -c "$dir/nginx.conf"
+    launch "$port" "$dir/error.log" taskset -c "$server_cpu" nginx -p "$dir" -e "$dir/error.log" -c "$dir/nginx.conf"
 }
 
 # start_ours REPO PORT: runs repo-webserver with a fresh transcode cache, sets server_pid
@@ -100,7 +103,7 @@ start_nginx() {
 start_ours() {
     local repo=$1 port=$2 cache
     cache=$(mktemp -d "$work/cache.XXXXXX")
-    launch "$port" "$work/ours.log" "$ours_bin" --repo "$repo" --urls "http://127.0.0.1:$port" --request-logging false \
+    launch "$port" "$work/ours.log" taskset -c "$server_cpu" "$ours_bin" --repo "$repo" --urls "http://127.0.0.1:$port" --request-logging false \
         --cache-dir "$cache" "${ours_extra[@]}"
 }
 
@@ -121,18 +124,22 @@ client() {
     echo "$dir"
 }
 
-# timed_pull NAME CLIENT ARGS...: appends the wall time in seconds; checks the result
+# timed_pull NAME CLIENT ARGS...: appends the wall time in seconds (NAME) and the
+# server's CPU seconds during the pull (NAME-cpu); checks the result
 timed_pull() {
-    local name=$1 repo=$2; shift 2
-    /usr/bin/time -f '%e' -o "$work/pull.time" ostree --repo="$repo" pull "$@" origin "$BRANCH" > "$work/pull.out" 2>&1 || {
+    local name=$1 repo=$2 before after; shift 2
+    before=$(cpu_ticks "$server_pid")
+    /usr/bin/time -f '%e' -o "$work/pull.time" "${on_client[@]}" ostree --repo="$repo" pull "$@" origin "$BRANCH" > "$work/pull.out" 2>&1 || {
         cat "$work/pull.out" >&2; echo "$name: pull failed" >&2; exit 1; }
+    after=$(cpu_ticks "$server_pid")
     [ "$(ostree --repo="$repo" rev-parse "origin:$BRANCH")" = "$C2" ] || { echo "$name: wrong commit" >&2; exit 1; }
     record "$name" "$(cat "$work/pull.time")"
+    record "$name-cpu" "$(awk -v t=$(( after - before )) -v hz="$clock_ticks" 'BEGIN { printf "%.2f", t / hz }')"
 }
 
 # wrk_run NAME URL: requests/s and p99 (ms)
 wrk_run() {
-    wrk -t2 -c16 -d10s --latency "$2" > "$work/wrk.out"
+    "${on_client[@]}" wrk -t2 -c16 -d10s --latency "$2" > "$work/wrk.out"
     grep -q 'Non-2xx' "$work/wrk.out" && { cat "$work/wrk.out" >&2; echo "$1: non-2xx responses" >&2; exit 1; }
     record "$1-rps" "$(awk '/Requests\/sec:/ {print $2}' "$work/wrk.out")"
     record "$1-p99" "$(awk '$1 == "99%" { v=$2; if (v ~ /us$/) {sub(/us/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v*=1000}; print v }' "$work/wrk.out")"
@@ -211,20 +218,24 @@ objects=$(find "$REPO/objects" -type f | wc -l)
 printf '\nmachine: %s, %s cores, %s; repo: %s objects, %s MB; ours: %s build; runs: %s (median)\n' \
     "$(uname -m)" "$(nproc)" "$(free -g | awk '/Mem:/ {print $2 " GiB"}')" "$objects" \
     "$(( $(du -sb "$REPO" | cut -f1) / 1000000 ))" "$build" "$runs"
-# row LABEL UNIT OURS PEER [OURS-RSS PEER-RSS]: prints a row and records it for bench/run
+# row LABEL UNIT OURS PEER [OURS-RSS PEER-RSS [OURS-CPU PEER-CPU]]: prints a row and
+# records it for bench/run
 row() {
-    printf '%-46s %12s %12s %8s\n' "$1 ($2)" "$3" "$4" "$(ratio "$3" "$4")"
+    printf '%-46s %12s %12s %8s %12s %12s\n' "$1 ($2)" "$3" "$4" "$(ratio "$3" "$4")" "${7:--}" "${8:--}"
     local peer=nginx; [ "$4" = - ] && peer=-
-    result "$1" "$2" "$3" "$4" "$peer" "${5:--}" "${6:--}"
+    result "$1" "$2" "$3" "$4" "$peer" "${5:--}" "${6:--}" "${7:--}" "${8:--}"
 }
 mb() { echo $(( $(med "$1") / 1024 )); }
-printf '%-46s %12s %12s %8s\n' measure ours nginx ratio
+printf '%-46s %12s %12s %8s %12s %12s\n' measure ours nginx ratio "ours srv CPU" "nginx srv CPU"
 row "(a) ${small_bytes} B object, wrk -t2 -c16" req/s "$(med ours-wrk-rps)" "$(med nginx-wrk-rps)" "$(mb ours-peak-rss)" "$(mb nginx-peak-rss)"
 row "(a) same, p99 latency" ms "$(med ours-wrk-p99)" "$(med nginx-wrk-p99)"
-row "(b) ostree pull C2, objects only" s "$(med ours-pull)" "$(med nginx-pull)" "$(mb ours-peak-rss)" "$(mb nginx-peak-rss)"
-row "(b) ostree pull C1 -> C2 by static delta" s "$(med ours-delta)" "$(med nginx-delta)"
-row "(c) bare-user src vs archive, first pull" s "$(med ours-bareuser-first)" "$(med nginx-archive-first)" "$(mb ours-bareuser-peak-rss)" -
-row "(c) bare-user src vs archive, repeat pull" s "$(med ours-bareuser-repeat)" "$(med nginx-archive-repeat)"
+row "(b) ostree pull C2, objects only" s "$(med ours-pull)" "$(med nginx-pull)" "$(mb ours-peak-rss)" "$(mb nginx-peak-rss)" \
+    "$(med ours-pull-cpu)" "$(med nginx-pull-cpu)"
+row "(b) ostree pull C1 -> C2 by static delta" s "$(med ours-delta)" "$(med nginx-delta)" - - "$(med ours-delta-cpu)" "$(med nginx-delta-cpu)"
+row "(c) bare-user src vs archive, first pull" s "$(med ours-bareuser-first)" "$(med nginx-archive-first)" "$(mb ours-bareuser-peak-rss)" - \
+    "$(med ours-bareuser-first-cpu)" "$(med nginx-archive-first-cpu)"
+row "(c) bare-user src vs archive, repeat pull" s "$(med ours-bareuser-repeat)" "$(med nginx-archive-repeat)" - - \
+    "$(med ours-bareuser-repeat-cpu)" "$(med nginx-archive-repeat-cpu)"
 row "(d) time to first response after exec" ms "$(med ours-start)" "$(med nginx-start)"
 row "(d) idle RSS" MB "$(mb ours-idle-rss)" "$(mb nginx-idle-rss)"
 row "(d) peak RSS after (a)+(b)" MB "$(mb ours-peak-rss)" "$(mb nginx-peak-rss)"

@@ -1,3 +1,4 @@
+using OstreeContainer.ImageFormat;
 using OstreeContainer.Oci;
 using OstreeContainer.Oci.Images;
 using OstreeContainer.Oci.Registry;
@@ -56,6 +57,9 @@ public sealed record ImagePullOptions
 /// <param name="ObjectsWritten">Objects added to the repository.</param>
 /// <param name="SignatureVerified">False only with <see cref="PullTrust.InsecureNoSignature"/>.</param>
 /// <param name="SignedBy">Who signed, as verified (GPG key id and/or ed25519 key), or null.</param>
+/// <param name="Path">How the commit came: by one delta layer, by the repo layers, or not at all (up to date).</param>
+/// <param name="Delta">The delta applied on the <see cref="PullPath.Delta"/> path, else null.</param>
+/// <param name="FallbackReason">On the <see cref="PullPath.Layers"/> path, why no delta was used (none fits, or the one tried failed and why).</param>
 public sealed record PullResult(
     string Commit,
     string Ref,
@@ -66,4 +70,7 @@ public sealed record PullResult(
     long BytesTransferred,
     int ObjectsWritten,
     bool SignatureVerified,
-    string? SignedBy);
+    string? SignedBy,
+    PullPath Path = PullPath.Layers,
+    DeltaLayerInfo? Delta = null,
+    string? FallbackReason = null);

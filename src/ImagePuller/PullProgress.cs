@@ -8,6 +8,9 @@ public enum PullStage
     /// <summary>Reading the manifest and config.</summary>
     Manifest,
 
+    /// <summary>The path chosen (delta or repo layers) and why, or a fall back from a delta that failed.</summary>
+    Plan,
+
     /// <summary>Downloading a layer blob (bytes done/total of the compressed blob).</summary>
     Fetch,
 
@@ -17,7 +20,7 @@ public enum PullStage
     /// <summary>Checking the commit's signature.</summary>
     Verify,
 
-    /// <summary>Importing the objects of a layer (bytes done of the compressed blob).</summary>
+    /// <summary>Importing the objects of a layer, or applying a delta layer (bytes done of the compressed blob).</summary>
     Import,
 
     /// <summary>Renaming objects into place and moving the ref.</summary>

@@ -202,8 +202,12 @@ public class FaultTests
         var (layout, built) = SmallImage.Value;
         PullTestImages.Push(registry, layout, built, "fixture/broken", "main");
         var failing = built.Layers.First(l => l.Kind == LayerKind.Repo && l.Entries > 2).Descriptor.Digest.ToString();
+        // The repo holds fixture/v1, which the image's delta starts from: that layer fails
+        // too, the pull falls back to the repo layers, and fails there.
+        var deltas = built.Layers.Where(l => l.Kind == LayerKind.Delta).Select(l => l.Descriptor.Digest.ToString()).ToList();
+        Assert.NotEmpty(deltas);
         using var proxy = new RegistryFaultProxy(registry.Port, (method, path, _) =>
-            method == "GET" && path.EndsWith(failing, StringComparison.Ordinal) ? HttpFault.ServerError : HttpFault.None);
+            method == "GET" && (path.EndsWith(failing, StringComparison.Ordinal) || deltas.Exists(d => path.EndsWith(d, StringComparison.Ordinal))) ? HttpFault.ServerError : HttpFault.None);
         var repo = PullTestImages.NewRepo("bare-user");
         // A repo that already holds something, so "unchanged" is not just "empty".
         Peer.Ostree(repo, "pull-local", Fixtures.SmallRepo.ArchiveRepo, "fixture/v1");
@@ -221,6 +225,7 @@ public class FaultTests
         Assert.Equal(before, RepoSnapshot.Of(repo));
         // The retry budget is bounded: the first try and MaxRetries more, then the pull gives up.
         Assert.Equal(1 + 2, proxy.Log.Count(r => r.Path.EndsWith(failing, StringComparison.Ordinal)));
+        Assert.Contains(proxy.Log, r => deltas.Exists(d => r.Path.EndsWith(d, StringComparison.Ordinal)));
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"took {clock.Elapsed}");
         TestContext.Current.TestOutputHelper?.WriteLine($"gave up after {clock.Elapsed.TotalSeconds:F1} s: {error.Message}");
     }

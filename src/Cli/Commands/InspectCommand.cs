@@ -14,8 +14,10 @@ internal static class InspectCommand
         var image = new Argument<string>("IMAGE") { Description = "docker://HOST/NAME[:TAG|@sha256:…], HOST/NAME:TAG, oci:DIR[:TAG] or oci-archive:FILE" };
         var json = new Option<bool>("--json") { Description = "Print JSON" };
         var platform = new Option<string?>("--platform") { Description = "OS/ARCH[/VARIANT] to choose from an index (default: this machine's)" };
+        var repo = new Option<string?>("--repo") { Description = "Also say which path a pull into this repository would take (delta or repo layers) and the bytes it would fetch" };
+        var refName = new Option<string?>("--ref") { Description = "With --repo: the ref a pull would set (default: the image's ostree.ref label)" };
         var registry = new RegistryOptions();
-        var command = new Command("inspect", "Show an image's manifest digest, labels, commit, ref, version and layers") { image, json, platform };
+        var command = new Command("inspect", "Show an image's manifest digest, labels, commit, ref, version, layers and deltas") { image, json, platform, repo, refName };
         registry.AddTo(command);
         command.SetAction(async (parse, cancel) =>
         {
@@ -28,6 +30,8 @@ internal static class InspectCommand
                 client,
                 parse.GetValue(platform) is { } p ? Platform.Parse(p) : Platform.Current,
                 cancel);
+            var deltas = PullPlan.DeltaLayers(info);
+            var plan = parse.GetValue(repo) is { } repoPath ? ImageImporter.PlanPull(info, repoPath, parse.GetValue(refName)) : null;
 
             if (parse.GetValue(json))
             {
@@ -47,6 +51,23 @@ internal static class InspectCommand
                         ["size"] = l.Descriptor.Size,
                         ["mediaType"] = l.Descriptor.MediaType,
                     }).ToList(),
+                    ["deltas"] = deltas.Select(d => new Dictionary<string, object?>
+                    {
+                        ["layer"] = d.Layer.Index,
+                        ["from"] = d.Info.From,
+                        ["to"] = d.Info.To,
+                        ["size"] = d.Info.Size,
+                        ["layerSize"] = d.Layer.Descriptor.Size,
+                    }).ToList(),
+                    ["pull"] = plan is null ? null : new Dictionary<string, object?>
+                    {
+                        ["repo"] = parse.GetValue(repo),
+                        ["path"] = PathName(plan.Path),
+                        ["delta"] = plan.Delta is { } d ? new Dictionary<string, object?> { ["from"] = d.Info.From, ["to"] = d.Info.To, ["size"] = d.Info.Size } : null,
+                        ["reason"] = plan.Reason,
+                        ["bytesToFetch"] = plan.BytesToFetch,
+                        ["layersToFetch"] = plan.LayersToFetch.Select(l => l.Index).ToList(),
+                    },
                 }, CliJson.Document));
                 return 0;
             }
@@ -67,8 +88,32 @@ internal static class InspectCommand
                 output.WriteLine($"  {layer.Index,3}  {layer.Kind.ToString().ToLowerInvariant(),-7} {layer.Descriptor.Size,12}  {layer.Descriptor.Digest}");
             }
 
+            var unannotated = info.Layers.Count(l => l.Kind == ImageFormat.LayerKind.Delta) - deltas.Count;
+            output.WriteLine($"Deltas ({deltas.Count}{(unannotated > 0 ? $"; {unannotated} delta layers without annotations (format 1.0), never applied" : "")}):");
+            foreach (var delta in deltas)
+            {
+                output.WriteLine($"  {delta.Layer.Index,3}  {delta.Info.From ?? ImageFormat.DeltaLayerAnnotations.Empty} -> {delta.Info.To}  {delta.Info.Size} bytes");
+            }
+
+            if (plan is not null)
+            {
+                output.WriteLine($"Pull into {parse.GetValue(repo)}: {PathName(plan.Path)}" + plan.Path switch
+                {
+                    PullPath.Delta => $" {ImageImporter.Describe(plan.Delta!.Info)} (layer {plan.Delta.Layer.Index}), {plan.BytesToFetch} bytes to fetch",
+                    PullPath.Layers => $" ({plan.LayersToFetch.Count} layers), {plan.BytesToFetch} bytes to fetch: {plan.Reason}",
+                    _ => ": nothing to fetch",
+                });
+            }
+
             return 0;
         });
         return command;
     }
+
+    internal static string PathName(PullPath path) => path switch
+    {
+        PullPath.UpToDate => "up-to-date",
+        PullPath.Delta => "delta",
+        _ => "layers",
+    };
 }

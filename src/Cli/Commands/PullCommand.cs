@@ -200,6 +200,11 @@ internal static class PullCommand
                         ["objectsWritten"] = result.ObjectsWritten,
                         ["signatureVerified"] = result.SignatureVerified,
                         ["signedBy"] = result.SignedBy,
+                        ["path"] = InspectCommand.PathName(result.Path),
+                        ["delta"] = result.Delta is { } delta
+                            ? new Dictionary<string, object?> { ["from"] = delta.From, ["to"] = delta.To, ["size"] = delta.Size }
+                            : null,
+                        ["fallbackReason"] = result.FallbackReason,
                     }, CliJson.Lines));
                     return;
                 }

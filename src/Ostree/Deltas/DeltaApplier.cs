@@ -14,6 +14,13 @@ public sealed record DeltaApplyOptions
     /// </summary>
     public SignaturePolicy? SignaturePolicy { get; init; }
 
+    /// <summary>
+    /// The delta the source must hold (its superblock's from and to commits); null applies
+    /// whichever delta the superblock names. A carrier that names the delta elsewhere (a
+    /// layer's annotations) sets it, so another valid delta cannot move the ref elsewhere.
+    /// </summary>
+    public DeltaName? ExpectedName { get; init; }
+
     /// <summary>A ref to move to the target commit once everything is written; null moves none.</summary>
     public RefName? Ref { get; init; }
 

@@ -154,6 +154,54 @@ public class PullCommandTests
         Assert.Equal(skopeos, ours);
     }
 
+    [Fact]
+    public void InspectRepoThenPull_C1ThenC2_SaysDeltaPathAndBytesInLinesAndJson()
+    {
+        var os = Fixtures.OsRepo;
+        var layout = OsLayout.Value;
+        var c1 = CliRunner.Run("build", "--repo", os.Repo, "--ref", os.Commit1, "--webserver", NativeWebserver.Executable, "--oci-dir", $"{layout}:c1", "-q");
+        Assert.True(c1.ExitCode == 0, c1.Stderr);
+        var repo = Path.Combine(Fixtures.TempDirectory("cli-pull-delta"), "repo");
+        Peer.Check("ostree", "init", $"--repo={repo}", "--mode=bare-user");
+
+        // A fresh repository has no commit a delta starts from: inspect says so.
+        var fresh = CliRunner.Run("inspect", $"oci:{layout}:c2", "--repo", repo);
+        Assert.True(fresh.ExitCode == 0, fresh.Stderr);
+        Assert.Contains($"{os.Commit1} -> {os.Commit2}", fresh.Stdout, StringComparison.Ordinal);
+        Assert.Matches(@"Pull into .*: layers \(\d+ layers\), \d+ bytes to fetch: no delta in the image starts from a commit this repository has", fresh.Stdout);
+
+        var first = CliRunner.Run("pull", "--repo", repo, "--ref", os.Branch, $"oci:{layout}:c1", "--insecure-no-signature", "--progress", "auto");
+        Assert.True(first.ExitCode == 0, first.Stderr);
+        Assert.Contains("path: repo layers", first.Stderr, StringComparison.Ordinal);
+
+        // Holding C1, a pull of C2 takes the C1 -> C2 delta layer alone.
+        var inspect = JsonDocument.Parse(CliRunner.Run("inspect", $"oci:{layout}:c2", "--repo", repo, "--json").Stdout).RootElement;
+        var delta = Assert.Single(inspect.GetProperty("deltas").EnumerateArray(), d => d.GetProperty("from").GetString() == os.Commit1);
+        Assert.Equal(os.Commit2, delta.GetProperty("to").GetString());
+        var plan = inspect.GetProperty("pull");
+        Assert.Equal("delta", plan.GetProperty("path").GetString());
+        Assert.Equal(delta.GetProperty("layerSize").GetInt64(), plan.GetProperty("bytesToFetch").GetInt64());
+        Assert.Equal([delta.GetProperty("layer").GetInt32()], plan.GetProperty("layersToFetch").EnumerateArray().Select(l => l.GetInt32()));
+        var human = CliRunner.Run("inspect", $"oci:{layout}:c2", "--repo", repo);
+        Assert.Contains($"Pull into {repo}: delta {os.Commit1[..12]} -> {os.Commit2[..12]} (layer {delta.GetProperty("layer").GetInt32()}), {plan.GetProperty("bytesToFetch").GetInt64()} bytes to fetch", human.Stdout, StringComparison.Ordinal);
+
+        var second = CliRunner.Run("pull", "--repo", repo, $"oci:{layout}:c2", "--insecure-no-signature", "--progress", "json");
+        Assert.True(second.ExitCode == 0, second.Stderr);
+        var lines = second.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        var planLine = Assert.Single(lines, l => l.GetProperty("stage").GetString() == "plan");
+        Assert.StartsWith($"path: delta {os.Commit1[..12]} -> {os.Commit2[..12]}", planLine.GetProperty("message").GetString(), StringComparison.Ordinal);
+        var result = lines[^1];
+        Assert.Equal("delta", result.GetProperty("path").GetString());
+        Assert.Equal(os.Commit1, result.GetProperty("delta").GetProperty("from").GetString());
+        Assert.Equal(delta.GetProperty("size").GetInt64(), result.GetProperty("delta").GetProperty("size").GetInt64());
+        Assert.Equal(JsonValueKind.Null, result.GetProperty("fallbackReason").ValueKind);
+        Assert.Equal(os.Commit2, Peer.Ostree(repo, "rev-parse", os.Branch).Trim());
+        Peer.Ostree(repo, "fsck");
+
+        var again = JsonDocument.Parse(CliRunner.Run("inspect", $"oci:{layout}:c2", "--repo", repo, "--json").Stdout).RootElement;
+        Assert.Equal("up-to-date", again.GetProperty("pull").GetProperty("path").GetString());
+    }
+
     private static Process Start(string[] args)
     {
         var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };

@@ -39,6 +39,11 @@ internal static class DeltaApplication
         VerifySuperblockSignature(repo, superblockBytes, deltaSignatures, options.SignaturePolicy);
         var superblock = DeltaSuperblock.Parse(superblockBytes);
         var name = superblock.Name;
+        if (options.ExpectedName is { } expected && expected != name)
+        {
+            DeltaApplyThrowHelper.Invalid($"{source.Description}: the superblock is of delta {name}, not {expected}");
+        }
+
         try
         {
             return await ApplyAsync(repo, source, superblock, options, cancellationToken).ConfigureAwait(false);
@@ -96,6 +101,7 @@ internal static class DeltaApplication
         written += partsWritten;
         present += partsPresent;
 
+        await source.CompleteAsync(cancellationToken).ConfigureAwait(false);
         if (options.Ref is { } refName)
         {
             tx.SetRef(refName, superblock.To);

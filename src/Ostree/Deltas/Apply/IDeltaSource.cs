@@ -30,4 +30,12 @@ public interface IDeltaSource
     /// </summary>
     /// <exception cref="InvalidDataException">The part is missing.</exception>
     ValueTask<Stream> OpenPartAsync(int index, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Called once every part needed has been read and checked, before anything becomes
+    /// visible: a source that can check its carrier as a whole (a layer's digest and
+    /// diff_id) does so here, and throwing aborts the application.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The carrier is corrupt.</exception>
+    ValueTask CompleteAsync(CancellationToken cancellationToken) => ValueTask.CompletedTask;
 }
