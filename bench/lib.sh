@@ -151,6 +151,24 @@ stop_registry() {
     registry_pid=
 }
 
+# counting_proxy PORT REGISTRY_PORT LOG: the nginx server block (for nginx_conf) of a proxy
+# in front of the registry that logs each request with its response's body bytes, in the
+# log format `bytes` the caller declares; the bytes a pull fetched are the log's sum.
+counting_proxy() {
+    cat <<EOC
+    server {
+        listen 127.0.0.1:$1;
+        client_max_body_size 0;
+        location / {
+            proxy_pass http://127.0.0.1:$2;
+            proxy_set_header Host \$http_host;
+            proxy_buffering off;
+            access_log $3 bytes;
+        }
+    }
+EOC
+}
+
 # nginx_conf DIR SERVER-BLOCKS: writes DIR/nginx.conf for a foreground nginx run as
 # Debian ships it (one worker per core, sendfile), with the given server blocks.
 nginx_conf() {

@@ -42,16 +42,7 @@ nginx_conf "$work/nginx" "    log_format bytes '\$request \$status \$body_bytes_
         listen 127.0.0.1:$nginx_port;
         location /repo/ { alias $REPO/; }
     }
-    server {
-        listen 127.0.0.1:$proxy_port;
-        client_max_body_size 0;
-        location / {
-            proxy_pass http://127.0.0.1:$registry_port;
-            proxy_set_header Host \$http_host;
-            proxy_buffering off;
-            access_log $work/proxy.log bytes;
-        }
-    }"
+$(counting_proxy "$proxy_port" "$registry_port" "$work/proxy.log")"
 "${on_server[@]}" nginx -p "$work/nginx" -e "$work/nginx/error.log" -c "$work/nginx/nginx.conf" &
 nginx_pid=$!
 for _ in $(seq 1 100); do curl -fs -o /dev/null "http://127.0.0.1:$nginx_port/repo/config" && break; sleep 0.1; done

@@ -109,16 +109,7 @@ if part registry; then
     # The proxy counts the bytes of every response (body only: headers are a few hundred
     # bytes a request, and ostree's own side is counted without them too).
     nginx_serving proxy "    log_format bytes '\$request \$status \$body_bytes_sent';
-    server {
-        listen 127.0.0.1:$proxy_port;
-        client_max_body_size 0;
-        location / {
-            proxy_pass http://127.0.0.1:$registry_port;
-            proxy_set_header Host \$http_host;
-            proxy_buffering off;
-            access_log $work/proxy.log bytes;
-        }
-    }" "http://127.0.0.1:$proxy_port/v2/"
+$(counting_proxy "$proxy_port" "$registry_port" "$work/proxy.log")" "http://127.0.0.1:$proxy_port/v2/"
     proxy_pid=$server_pid
 
     # The fixture's commits are unsigned (--insecure-no-signature); the images carry no

@@ -203,22 +203,6 @@ internal static class BuildCommand
         return commit;
     }
 
-    /// <summary>An image to take a delta's from-commit from: a registry image or an <c>oci:</c> layout.</summary>
-    internal static ImageReference ParseDeltaImage(string value)
-    {
-        try
-        {
-            var reference = ImageReference.Parse(value);
-            return reference.Transport is ImageTransport.Registry or ImageTransport.OciLayout
-                ? reference
-                : throw new UserInputException($"--delta-from-image: '{value}' is neither a registry image nor an oci: layout");
-        }
-        catch (FormatException e)
-        {
-            throw new UserInputException($"--delta-from-image: {e.Message}", e);
-        }
-    }
-
     /// <summary>Splits <c>DIR[:TAG]</c> the way <c>oci:</c> names are split; the tag defaults to <c>latest</c>.</summary>
     internal static (string Directory, string Tag) SplitLayoutTarget(string value)
     {
@@ -244,19 +228,25 @@ internal static class BuildCommand
             : throw new UserInputException($"--push: '{value}' is not a registry image; use --oci-dir for a layout");
     }
 
-    /// <summary>A base image: a registry image or an <c>oci:</c> layout.</summary>
-    internal static ImageReference ParseBase(string value)
+    /// <summary>A base image (<c>--from</c>): a registry image or an <c>oci:</c> layout.</summary>
+    internal static ImageReference ParseBase(string value) => ParseSourceImage("--from", value);
+
+    /// <summary>An image to take a delta's from-commit from (<c>--delta-from-image</c>): a registry image or an <c>oci:</c> layout.</summary>
+    internal static ImageReference ParseDeltaImage(string value) => ParseSourceImage("--delta-from-image", value);
+
+    // An image the build reads (a registry image or an oci: layout), named by its option in errors.
+    private static ImageReference ParseSourceImage(string option, string value)
     {
         try
         {
             var reference = ImageReference.Parse(value);
             return reference.Transport is ImageTransport.Registry or ImageTransport.OciLayout
                 ? reference
-                : throw new UserInputException($"--from: '{value}' is neither a registry image nor an oci: layout");
+                : throw new UserInputException($"{option}: '{value}' is neither a registry image nor an oci: layout");
         }
         catch (FormatException e)
         {
-            throw new UserInputException($"--from: {e.Message}", e);
+            throw new UserInputException($"{option}: {e.Message}", e);
         }
     }
 
