@@ -77,10 +77,11 @@ public class OsImageTests
         var podman = Peer.Require("podman");
         var env = new Dictionary<string, string> { ["CONTAINERS_CONF"] = Path.Combine(Fixtures.ScriptsDirectory, "containers.conf") };
         var image = $"localhost/ostree-container-test:{Guid.NewGuid():N}";
+        var imageId = ImageIdFor(podman, env, layout);
         Peer.Run(podman, ["pull", "-q", $"oci:{layout}:c2"], env: env, timeout: TimeSpan.FromMinutes(5)).EnsureSuccess("podman pull oci:");
         try
         {
-            Peer.Run(podman, ["tag", ImageIdFor(podman, env, layout), image], env: env).EnsureSuccess("podman tag");
+            Peer.Run(podman, ["tag", imageId, image], env: env).EnsureSuccess("podman tag");
             var shell = Peer.Run(podman, ["run", "--rm", "--entrypoint", "bash", image, "-c", "cat /etc/os-release"], env: env, timeout: TimeSpan.FromMinutes(2))
                 .EnsureSuccess("podman run --entrypoint bash");
             Assert.Contains("ExampleOS", shell.Stdout, StringComparison.Ordinal);
@@ -106,7 +107,9 @@ public class OsImageTests
         }
         finally
         {
-            Peer.Run(podman, ["rmi", "-f", image], env: env);
+            // By ID: `podman pull oci:DIR` also names the image after DIR, so removing our tag
+            // alone would leave a 400 MB image in the store after every run.
+            Peer.Run(podman, ["rmi", "-f", imageId], env: env);
         }
     }
 
