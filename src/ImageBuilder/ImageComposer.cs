@@ -27,6 +27,8 @@ internal static class ImageComposer
 
         var labels = ImageLabels.For(source.Checksum, source.Commit, source.Ref, source.Tree, options.Labels);
         labels[ImageLabelKeys.RepoLayers] = RepoLayersLabel.Format(layers.Select((l, i) => (l, i)).Where(x => x.l.Kind != LayerKind.Tree).Select(x => baseLayers + x.i));
+        // Where our layers end, for a puller of an image someone stacks layers on.
+        labels[ImageLabelKeys.FinalDiffId] = layers[^1].DiffId.ToString();
         if (baseConfig?.Labels is { } inherited)
         {
             labels = ImageLabels.MergeUnder(inherited, labels);
@@ -81,7 +83,7 @@ internal static class ImageComposer
             MediaType = MediaTypes.OciManifest,
             Config = configDescriptor,
             Layers = [.. baseImage?.Layers.Select(BaseLayerDescriptor) ?? [], .. layers.Select(l => l.Descriptor)],
-            Annotations = new SortedDictionary<string, string>(labels.Where(l => l.Key != ImageLabelKeys.RepoLayers).ToDictionary(), StringComparer.Ordinal),
+            Annotations = new SortedDictionary<string, string>(labels.Where(l => l.Key is not (ImageLabelKeys.RepoLayers or ImageLabelKeys.FinalDiffId)).ToDictionary(), StringComparer.Ordinal),
         };
         var manifestBytes = OciJson.Serialize(manifest);
         var manifestDescriptor = layout.WriteBlob(manifestBytes, MediaTypes.OciManifest);

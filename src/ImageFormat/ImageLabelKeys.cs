@@ -39,6 +39,14 @@ public static class ImageLabelKeys
     /// </summary>
     public const string RepoLayers = "ostree.container.repo-layers";
 
+    /// <summary>
+    /// Config label (format 1.2): the diff ID (<c>sha256:…</c>) of the last layer the builder
+    /// wrote, the same key and meaning as ostree-rs-ext's. Tools that stack layers on an
+    /// image (buildah, podman, docker) copy the base's labels, so in a derived image the
+    /// layers after the one with this diff ID are not ours.
+    /// </summary>
+    public const string FinalDiffId = "ostree.final-diffid";
+
     /// <summary>Config label: the version of this image format (<see cref="FormatVersion"/>).</summary>
     public const string Format = "ostree.container.format";
 

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using OstreeContainer.Errors;
 using OstreeContainer.ImageFormat;
+using OstreeContainer.Oci.Images;
 using OstreeContainer.Oci.Layout;
 using OstreeContainer.Ostree.Repository;
 
@@ -66,6 +67,20 @@ public class CommitImageBuilderTests
         Assert.Equal("fixture/main", labels.GetProperty("ostree.ref").GetString());
         var manifest = ImageLayout.Open(layout).ResolveManifest("latest", null);
         Assert.Equal(manifest.Descriptor.Digest.ToString(), json.RootElement.GetProperty("Digest").GetString());
+    }
+
+    [Fact]
+    public async Task Build_FixtureCommit_FinalDiffIdLabelNamesTheLastLayer()
+    {
+        var layout = await BuildAsync(Fixtures.SmallRepo.ArchiveRepo, "fixture/main");
+        var image = ImageLayout.Open(layout);
+        var manifest = OciJson.ParseManifest(image.ResolveManifest("latest", null).Bytes);
+        var config = OciJson.ParseConfig(image.ReadBlob(manifest.Config, 1 << 20));
+
+        // The meta layer is our last: a derived image's layers come after the one named here.
+        Assert.Equal(config.RootFs.DiffIds[^1].ToString(), config.Config!.Labels![ImageLabelKeys.FinalDiffId]);
+        Assert.Equal("meta", manifest.Layers[^1].Annotation(ImageAnnotationKeys.LayerKind));
+        Assert.Null(manifest.Annotations!.GetValueOrDefault(ImageLabelKeys.FinalDiffId));
     }
 
     [Fact]
