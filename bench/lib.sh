@@ -151,6 +151,18 @@ stop_registry() {
     registry_pid=
 }
 
+# push_fixture_images DIR: starts the registry (storage in DIR) and pushes images of C1 and
+# C2 built by $oc as $image:C1 and $image:C2; sets image (and registry_port).
+push_fixture_images() {
+    start_registry "$1"
+    image=127.0.0.1:$registry_port/os/exampleos
+    local c
+    for c in C1 C2; do
+        "$oc" build -q --repo "$REPO" --ref "${!c}" --push "$image:$c" --tls-verify=false \
+            --webserver "$bin/native/repo-webserver" > /dev/null
+    done
+}
+
 # counting_proxy PORT REGISTRY_PORT LOG: the nginx server block (for nginx_conf) of a proxy
 # in front of the registry that logs each request with its response's body bytes, in the
 # log format `bytes` the caller declares; the bytes a pull fetched are the log's sum.

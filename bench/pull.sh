@@ -29,12 +29,7 @@ trap cleanup EXIT
 
 # --- inputs: C1 and C2 built and pushed once; nginx serves the archive repo and proxies
 # the registry with an access log of bytes sent ------------------------------------------
-start_registry "$work/registry"
-image=127.0.0.1:$registry_port/os/exampleos
-for c in C1 C2; do
-    "$oc" build -q --repo "$REPO" --ref "${!c}" --push "$image:$c" --tls-verify=false \
-        --webserver "$bin/native/repo-webserver" > /dev/null
-done
+push_fixture_images "$work/registry"
 nginx_port=$(free_port)
 proxy_port=$(free_port)
 nginx_conf "$work/nginx" "    log_format bytes '\$request \$status \$body_bytes_sent';

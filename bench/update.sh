@@ -88,12 +88,7 @@ ostree_delta=$(delta_size "$REPO" "$pair")
 # --- (a) C1 -> C2 through the registry ----------------------------------------------------
 if part registry; then
     echo "(a) building and pushing C1 and C2 ..." >&2
-    start_registry "$work/registry"
-    image=127.0.0.1:$registry_port/os/exampleos
-    for c in C1 C2; do
-        "$oc" build -q --repo "$REPO" --ref "${!c}" --push "$image:$c" --tls-verify=false \
-            --webserver "$bin/native/repo-webserver" > /dev/null
-    done
+    push_fixture_images "$work/registry"
     # C2's image must carry a C1 -> C2 delta layer (announced by its annotations).
     delta_layers=$(skopeo inspect --raw --tls-verify=false "docker://$image:C2" | jq --arg f "$C1" --arg t "$C2" \
         '[.layers[] | select(.annotations["ostree.container.delta.from"] == $f and .annotations["ostree.container.delta.to"] == $t)] | length')

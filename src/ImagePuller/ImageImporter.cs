@@ -210,10 +210,10 @@ public static class ImageImporter
             throw new InvalidDataException($"after applying it, {missing.Type.Name()} {missing.Checksum} of commit {commit} is still missing");
         }
 
+        // The applier verified the signatures before staging anything; name who signed.
         string? signedBy = null;
-        if (policy is not null)
+        if (applied.Signature is { } verdict)
         {
-            var verdict = CommitSignatures.Verify(commit, repo.ReadMetadataBytes(commit, ObjectType.Commit), repo.ReadCommitMeta(commit), policy, options.TimeProvider);
             signedBy = SignedBy(verdict);
             report(new PullProgress(PullStage.Verify, null, null, 0, 0, $"commit {commit.ToShortString()} signed by {signedBy}"));
         }

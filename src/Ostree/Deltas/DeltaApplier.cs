@@ -35,7 +35,8 @@ public sealed record DeltaApplyOptions
 /// <param name="Name">From/to commits.</param>
 /// <param name="ObjectsWritten">Objects written (the commit included).</param>
 /// <param name="ObjectsPresent">Objects the repo already had.</param>
-public sealed record DeltaApplyResult(DeltaName Name, int ObjectsWritten, int ObjectsPresent);
+/// <param name="Signature">The commit's signatures as verified, or null without a <see cref="DeltaApplyOptions.SignaturePolicy"/>.</param>
+public sealed record DeltaApplyResult(DeltaName Name, int ObjectsWritten, int ObjectsPresent, SignatureReport? Signature = null);
 
 /// <summary>Applies static deltas (ours or ostree's) into archive, bare-user and bare repos.</summary>
 public static class DeltaApplier

@@ -71,10 +71,11 @@ internal static class DeltaApplication
         }
 
         var detached = superblock.DetachedMetadata;
+        SignatureReport? signature = null;
         if (options.SignaturePolicy is { } policy)
         {
             // The detached metadata inside the superblock is what a delta pull verifies (§8.2).
-            CommitSignatures.Verify(superblock.To, superblock.CommitObject.Span, detached, policy, options.TimeProvider);
+            signature = CommitSignatures.Verify(superblock.To, superblock.CommitObject.Span, detached, policy, options.TimeProvider);
         }
 
         var tempDirectory = Path.Combine(repo.Root, "tmp");
@@ -108,7 +109,7 @@ internal static class DeltaApplication
         }
 
         tx.Commit();
-        return new DeltaApplyResult(superblock.Name, written, present);
+        return new DeltaApplyResult(superblock.Name, written, present, signature);
     }
 
     /// <summary>
