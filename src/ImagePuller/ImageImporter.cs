@@ -115,6 +115,11 @@ public static class ImageImporter
         report(new PullProgress(PullStage.Manifest, null, null, 0, 0, $"reading {options.Image}"));
         var info = await ImageInfo.ReadAsync(source, options.Platform, cancellationToken).ConfigureAwait(false);
         FormatVersion.EnsureReadable(info.Labels);
+        if (info.Shape != ImageShape.OstreeContainer)
+        {
+            throw new NotSupportedException($"the image is {LayerKinds.Describe(info.Shape)} ({info.DerivedLayers.Count} layers not written by ostree-container); importing such images is not implemented yet");
+        }
+
         var commit = info.Commit ?? throw new InvalidDataException($"manifest {info.ManifestDigest} has no {ImageLabelKeys.Commit} label: not an ostree-container image");
         var refText = options.Ref ?? info.Ref
             ?? (options.SetRef ? throw new UserInputException($"the image has no {ImageLabelKeys.Ref} label; name the ref with --ref") : commit.ToString());

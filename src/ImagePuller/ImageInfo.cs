@@ -24,6 +24,15 @@ public sealed record ImageInfo(
     string? Version,
     IReadOnlyList<ImageLayer> Layers)
 {
+    /// <summary>Which of the three shapes the image has (<see cref="LayerKinds.ShapeOf"/>).</summary>
+    public ImageShape Shape => LayerKinds.ShapeOf([.. Layers.Select(l => l.Kind)]);
+
+    /// <summary>The layers stacked on the base (a derived image) or every layer (a plain image), bottom first.</summary>
+    public IReadOnlyList<ImageLayer> DerivedLayers => [.. Layers.Where(l => l.Kind == LayerKind.Derived)];
+
+    /// <summary>The commit the builder's layers carry: <see cref="Commit"/>, or null for a plain image.</summary>
+    public Checksum? BaseCommit => Shape == ImageShape.Plain ? null : Commit;
+
     /// <summary>Reads the manifest and config of an image from <paramref name="source"/>.</summary>
     /// <exception cref="InvalidDataException">The manifest or config is malformed or inconsistent.</exception>
     public static async Task<ImageInfo> ReadAsync(ImageSource source, Platform platform, CancellationToken cancellationToken)
@@ -41,7 +50,7 @@ public sealed record ImageInfo(
         var diffIds = config.RootFs.DiffIds;
 
         var labels = (IReadOnlyDictionary<string, string>?)config.Config?.Labels ?? new Dictionary<string, string>();
-        var kinds = LayerKinds.Classify(layers, labels);
+        var kinds = LayerKinds.Classify(layers, diffIds, labels);
         var result = new List<ImageLayer>(layers.Count);
         for (var i = 0; i < layers.Count; i++)
         {

@@ -32,7 +32,7 @@ public sealed class BaseImage
         ManifestDigest = manifest.Digest;
         Manifest = manifest.Manifest;
         Config = config;
-        Kinds = LayerKinds.Classify(Manifest.Layers, config.Config?.Labels ?? new SortedDictionary<string, string>(StringComparer.Ordinal));
+        Kinds = LayerKinds.Classify(Manifest.Layers, config.RootFs.DiffIds, config.Config?.Labels ?? new SortedDictionary<string, string>(StringComparer.Ordinal));
     }
 
     /// <summary>Where the base came from.</summary>
