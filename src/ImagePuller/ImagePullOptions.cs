@@ -44,6 +44,9 @@ public sealed record ImagePullOptions
 
     /// <summary>The clock GPG key expiry is judged against.</summary>
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+
+    /// <summary>Bounds on the layers of a derived or plain image (they carry no OSTree signature).</summary>
+    public Derived.LayerApplyLimits Limits { get; init; } = new();
 }
 
 /// <summary>What a pull did.</summary>
@@ -60,6 +63,10 @@ public sealed record ImagePullOptions
 /// <param name="Path">How the commit came: by one delta layer, by the repo layers, or not at all (up to date).</param>
 /// <param name="Delta">The delta applied on the <see cref="PullPath.Delta"/> path, else null.</param>
 /// <param name="FallbackReason">On the <see cref="PullPath.Layers"/> path, why no delta was used (none fits, or the one tried failed and why).</param>
+/// <param name="Shape">Which of the three shapes the image has.</param>
+/// <param name="BaseCommit">A derived image's base commit (verified, the new commit's parent); the image's commit for an ostree-container image; null for a plain image.</param>
+/// <param name="DerivedLayers">Layers applied on top of the base (every layer of a plain image), including those an earlier pull already applied.</param>
+/// <param name="Dropped">What the import of derived layers left out, by reason (<c>dev</c>, <c>tmp</c>, …), empty when nothing was.</param>
 public sealed record PullResult(
     string Commit,
     string Ref,
@@ -73,4 +80,8 @@ public sealed record PullResult(
     string? SignedBy,
     PullPath Path = PullPath.Layers,
     DeltaLayerInfo? Delta = null,
-    string? FallbackReason = null);
+    string? FallbackReason = null,
+    ImageShape Shape = ImageShape.OstreeContainer,
+    string? BaseCommit = null,
+    int DerivedLayers = 0,
+    IReadOnlyDictionary<string, long>? Dropped = null);
