@@ -122,7 +122,11 @@ def main():
         "`ostree pull` of C2 from our webserver by a from-scratch delta and by objects only (each "
         "against nginx serving the same repo; no bound: on loopback the from-scratch delta trades "
         "requests for one-core xz), and `build` with the C1 -> C2 delta generated against `build "
-        "--no-deltas`.\n"
+        "--no-deltas`. The import row (issue 16) pulls a plain OCI image of C2's tree (made by buildah "
+        "from a checkout, no ostree labels) from an OCI layout into a fresh bare-user repo with "
+        "`ostree-container pull` (layers streamed into the repo) against `umoci unpack` of the same "
+        "image followed by `ostree commit --tree=dir=` of the extracted tree (bound <= 1.0x, goal 0.4x; "
+        "not pinned: no server).\n"
     )
     out.append(
         "Pinning: every pull row runs the server (nginx, our webserver, docker-registry, the counting "
