@@ -85,6 +85,10 @@ public class DerivedImageTrustTests
 
         DerivedImagePullTests.AssertOneLine(error.Message);
         Assert.Equal(before, RepoSnapshot.Of(repo));
+        // The layer is what was refused (not, say, a missing feature): the line names the problem.
+        // (The image reference, which holds the tag bad-NAME, does not count.)
+        var said = error.Message.Replace(options.Image.ToString(), "IMAGE", StringComparison.Ordinal).Replace(tag, "TAG", StringComparison.Ordinal);
+        Assert.True(Expected[name].Any(w => said.Contains(w, StringComparison.OrdinalIgnoreCase)), $"'{error.Message}' names none of {string.Join(", ", Expected[name])}");
         Assert.False(Directory.Exists(Path.Combine(Path.GetDirectoryName(repo)!, "x")), "../x was written beside the repo");
         TestContext.Current.TestOutputHelper?.WriteLine($"{name}: {error.Message}");
     }
@@ -124,6 +128,21 @@ public class DerivedImageTrustTests
         ["ten-gb-claim"] = () => TenGigabyteClaim(sparse: false),
         ["ten-gb-sparse"] = () => TenGigabyteClaim(sparse: true),
         ["bomb"] = () => DerivedTestImages.Tar(Enumerable.Range(0, BombLimit * 5).Select(i => File($"usr/share/bomb/{i}", ""))),
+    };
+
+    // Words one of which the refusal must hold, per crafted layer.
+    private static readonly Dictionary<string, string[]> Expected = new(StringComparer.Ordinal)
+    {
+        ["dotdot"] = [".."],
+        ["absolute"] = ["absolute", "/usr/share/abs"],
+        ["hardlink-escaping"] = ["link", ".."],
+        ["whiteout-escaping"] = ["..", "whiteout"],
+        ["whiteout-of-root"] = ["whiteout", "root"],
+        ["whiteout-of-root-dot"] = ["whiteout", "root", ".."],
+        ["device"] = ["device"],
+        ["ten-gb-claim"] = ["10737418240", "space", "size", "end of", "truncated"],
+        ["ten-gb-sparse"] = ["sparse"],
+        ["bomb"] = ["entries", $"{BombLimit}"],
     };
 
     private static readonly Dictionary<string, Lazy<string>> Tags = Crafted.ToDictionary(
