@@ -261,6 +261,48 @@ public static partial class ImageImporter
             info.Shape, baseCommit?.ToString(), derived.Count, dropped);
     }
 
+    // What a pull of a derived or plain image would fetch: the base commit's path (nothing
+    // when the repository holds it whole) and the derived layers no earlier pull applied.
+    private static PullPlan PlanDerived(ImageInfo info, OstreeRepo repo, string? refName)
+    {
+        var refText = refName ?? (info.Shape == ImageShape.Derived ? info.Ref : null);
+        var state = refText is null ? null : PullState.TryLoad(repo.Root, refText);
+        var ours = info with { Layers = [.. info.Layers.Where(l => l.Kind != LayerKind.Derived)] };
+        var deltas = PullPlan.DeltaLayers(ours);
+        if (state is not null && state.Manifest == info.ManifestDigest.ToString()
+            && repo.TryResolveRev(refText!, out var current) && current.ToString() == state.Commit && repo.HasObject(current, ObjectType.Commit))
+        {
+            return new PullPlan(PullPath.UpToDate, null, null, 0, [], deltas);
+        }
+
+        PullPlan? basePlan = null;
+        if (info.BaseCommit is { } b && !(PullPlan.HoldsCommit(repo, b) && FirstMissing(repo, b) is null))
+        {
+            basePlan = PullPlan.Choose(ours, repo, b.ToString(), null);
+        }
+
+        var derived = info.DerivedLayers;
+        var chains = ChainIds(info.BaseCommit, derived);
+        var cachedUpTo = 0;
+        for (var i = derived.Count - 1; i >= 0 && cachedUpTo == 0; i--)
+        {
+            cachedUpTo = repo.TryResolveRev(ChainRefPrefix + chains[i].Hex, out _) ? i + 1 : 0;
+        }
+
+        var toApply = derived.Skip(cachedUpTo).DistinctBy(l => l.Descriptor.Digest).ToList();
+        var baseText = info.BaseCommit is null ? "no base commit"
+            : basePlan is null ? $"base commit {info.BaseCommit.Value.ToShortString()} is here"
+            : basePlan.Path == PullPath.Delta ? $"base commit by delta {Describe(basePlan.Delta!.Info)}"
+            : $"base commit by repo layers ({basePlan.Reason})";
+        return new PullPlan(
+            basePlan?.Path == PullPath.Delta ? PullPath.Delta : PullPath.Layers,
+            basePlan?.Delta,
+            $"{LayerKinds.Describe(info.Shape)} image: {baseText}; {toApply.Count} of {derived.Count} derived layers to apply",
+            (basePlan?.BytesToFetch ?? 0) + toApply.Sum(l => l.Descriptor.Size),
+            [.. basePlan?.LayersToFetch ?? [], .. toApply],
+            deltas);
+    }
+
     /// <summary>
     /// The chain ID of each derived layer, as OCI defines it over diff IDs, but rooted at the
     /// base commit (or "plain"): the tree after layer i depends on the base and on every layer

@@ -73,6 +73,11 @@ public static partial class ImageImporter
         try
         {
             var repo = OstreeRepo.Open(repoPath);
+            if (info.Shape != ImageShape.OstreeContainer)
+            {
+                return PlanDerived(info, repo, refName);
+            }
+
             var commit = info.Commit ?? throw new InvalidDataException($"manifest {info.ManifestDigest} has no {ImageLabelKeys.Commit} label: not an ostree-container image");
             var refText = refName ?? info.Ref ?? commit.ToString();
             return PullPlan.Choose(info, repo, refText, PullState.TryLoad(repo.Root, refText));

@@ -205,6 +205,10 @@ internal static class PullCommand
                             ? new Dictionary<string, object?> { ["from"] = delta.From, ["to"] = delta.To, ["size"] = delta.Size }
                             : null,
                         ["fallbackReason"] = result.FallbackReason,
+                        ["shape"] = ImageFormat.LayerKinds.Describe(result.Shape),
+                        ["baseCommit"] = result.BaseCommit,
+                        ["derivedLayers"] = result.DerivedLayers,
+                        ["dropped"] = result.Dropped,
                     }, CliJson.Lines));
                     return;
                 }
