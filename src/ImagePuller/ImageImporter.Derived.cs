@@ -40,11 +40,13 @@ public static partial class ImageImporter
         var baseCommit = info.BaseCommit;
         var pinned = options.Image.Digest is not null;
         var what = shape == ImageShape.Plain
-            ? $"the image is not an ostree-container image (a plain image): its {derived.Count} layers carry no OSTree signature"
-            : $"the image is derived from ostree-container commit {baseCommit}: its {derived.Count} layers on top carry no OSTree signature";
+            ? $"the image is not an ostree-container image (a plain image): its {Plural(derived.Count, "layer")} carry no OSTree signature"
+            : $"the image is derived from ostree-container commit {baseCommit}: its {Plural(derived.Count, "layer")} on top carry no OSTree signature";
         if (!pinned && !options.Trust.InsecureNoSignature)
         {
-            throw new UserInputException($"{what}; pin the image by digest ({options.Image.Repository ?? options.Image.ToString()}@sha256:…) or pass --insecure-no-signature");
+            throw new UserInputException(options.Image.Transport == ImageTransport.Registry
+                ? $"{what}; pin the image by digest (docker://{options.Image.Registry}/{options.Image.Repository}@sha256:…) or pass --insecure-no-signature"
+                : $"{what}; an image in a local {(options.Image.Transport == ImageTransport.OciLayout ? "layout" : "archive")} cannot be pinned by digest: pass --insecure-no-signature to import it");
         }
 
         if (!options.SetRef)
@@ -260,6 +262,8 @@ public static partial class ImageImporter
             baseResult?.SignatureVerified ?? false, baseResult?.SignedBy, baseResult?.Path ?? PullPath.Layers, baseResult?.Delta, baseResult?.FallbackReason,
             info.Shape, baseCommit?.ToString(), derived.Count, dropped);
     }
+
+    private static string Plural(int count, string noun) => $"{count} {noun}{(count == 1 ? "" : "s")}";
 
     // What a pull of a derived or plain image would fetch: the base commit's path (nothing
     // when the repository holds it whole) and the derived layers no earlier pull applied.
