@@ -34,8 +34,8 @@ public sealed record LayerApplyLimits
 /// ignored (OSTree stores none); xattrs are stored sorted by name, as OSTree does.</item>
 /// <item>Missing parent directories (no entry in the tar) are created <c>0755 root:root</c>.</item>
 /// <item>Whiteout <c>.wh.NAME</c> removes NAME (file or whole directory; absent is fine);
-/// <c>.wh..wh..opq</c> in D removes D's children from lower layers and keeps those this
-/// layer already wrote. Whiteouts never appear in the tree; one naming the root is refused.</item>
+/// <c>.wh..wh..opq</c> in D removes what lower layers put below D (at any depth) and keeps
+/// what this layer already wrote there. Whiteouts never appear in the tree; one naming the root is refused.</item>
 /// <item>Hard link: the link gets the target's content object; the target (after the
 /// <c>etc</c> mapping) must be a file or symlink in the tree at that point.</item>
 /// <item>Refused: a parent that is a file or symlink in the tree (links are never followed),
@@ -192,8 +192,7 @@ public sealed class LayerApplier(RepoTransaction transaction, MutableTree tree, 
                 return;
             }
 
-            var prefix = dir.Length == 0 ? "" : dir + "/";
-            tree.ClearDirectory(dir, name => _writtenByLayer.Contains(prefix + name));
+            HideLowerLayers(dir);
             return;
         }
 
@@ -213,6 +212,21 @@ public sealed class LayerApplier(RepoTransaction transaction, MutableTree tree, 
         EnsureParent(entry, path);
         tree.Remove(path);
         _writtenByLayer.Remove(path);
+    }
+
+    // An opaque directory hides everything lower layers put below it, at any depth (as
+    // overlayfs never looks below an opaque directory): what this layer wrote stays.
+    private void HideLowerLayers(string dir)
+    {
+        var prefix = dir.Length == 0 ? "" : dir + "/";
+        tree.ClearDirectory(dir, name => _writtenByLayer.Contains(prefix + name));
+        foreach (var name in tree.ListNames(dir) ?? [])
+        {
+            if (tree.Lookup(prefix + name) == MutableTreeEntryKind.Directory)
+            {
+                HideLowerLayers(prefix + name);
+            }
+        }
     }
 
     private void ApplyHardlink(LayerEntry entry, string path)
