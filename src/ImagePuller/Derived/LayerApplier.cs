@@ -51,6 +51,9 @@ public sealed class LayerApplier(RepoTransaction transaction, MutableTree tree, 
     /// <summary>Files above this size are checked against the free space before being written.</summary>
     public const long FreeSpaceCheckThreshold = 16L << 20;
 
+    /// <summary>Linux <c>PATH_MAX</c>: a tree path (after the <c>etc</c> mapping) must be shorter, in UTF-8 bytes.</summary>
+    public const int MaxPathLength = 4096;
+
     // Implicit parents: what `mkdir -p` under umask 022 as root gives, and what ostree's tar
     // import uses for directories without an entry.
     private static readonly DirMeta ImplicitDirectory = new(0, 0, StatMode.Directory | 0x1ED, []);
@@ -123,6 +126,8 @@ public sealed class LayerApplier(RepoTransaction transaction, MutableTree tree, 
             Drop(reason!);
             return;
         }
+
+        CheckLength(entry, path);
 
         switch (entry.Type)
         {
@@ -250,27 +255,20 @@ public sealed class LayerApplier(RepoTransaction transaction, MutableTree tree, 
     // followed); missing parents are created by the tree edit itself.
     private void EnsureParent(LayerEntry entry, string path)
     {
-        var slash = path.LastIndexOf('/');
-        if (slash < 0)
+        if (tree.FindFileAncestor(path) is { } file)
         {
-            return;
+            throw Refuse(entry, $"lies below '{ErrorPolicy.Excerpt(file)}', which is a file or symlink in the tree: links are never followed");
         }
+    }
 
-        var parent = path[..slash];
-        var end = -1;
-        do
+    // PATH_MAX: a longer path cannot be checked out, and the bound keeps the tree's depth
+    // (and so every walk and the recursive write) small.
+    private static void CheckLength(LayerEntry entry, string path)
+    {
+        if (path.Length >= MaxPathLength || System.Text.Encoding.UTF8.GetByteCount(path) >= MaxPathLength)
         {
-            end = parent.IndexOf('/', end + 1);
-            var prefix = end < 0 ? parent : parent[..end];
-            switch (tree.Lookup(prefix))
-            {
-                case MutableTreeEntryKind.File:
-                    throw Refuse(entry, $"lies below '{ErrorPolicy.Excerpt(prefix)}', which is a file or symlink in the tree: links are never followed");
-                case MutableTreeEntryKind.None:
-                    return;
-            }
+            throw Refuse(entry, $"has a path of {System.Text.Encoding.UTF8.GetByteCount(path)} bytes: paths of {MaxPathLength} bytes or more cannot be checked out (PATH_MAX)");
         }
-        while (end >= 0);
     }
 
     private void CheckFreeSpace(LayerEntry entry)

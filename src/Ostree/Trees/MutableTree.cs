@@ -80,6 +80,37 @@ public sealed class MutableTree
             : MutableTreeEntryKind.None;
     }
 
+    /// <summary>
+    /// The first proper parent of <paramref name="path"/> that is a file or symlink (so an
+    /// edit of the path would have to go through it), or null when every existing parent is
+    /// a directory. One walk from the root.
+    /// </summary>
+    public string? FindFileAncestor(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        var slash = path.LastIndexOf('/');
+        if (slash < 0)
+        {
+            return null;
+        }
+
+        var dir = _root;
+        foreach (var range in path.AsSpan(0, slash).Split('/'))
+        {
+            Load(dir);
+            var component = path[range];
+            if (dir.Dirs!.TryGetValue(component, out var child))
+            {
+                dir = child;
+                continue;
+            }
+
+            return dir.Files!.ContainsKey(component) ? path[..range.End.Value] : null;
+        }
+
+        return null;
+    }
+
     /// <summary>The content checksum of the file (regular or symlink) at <paramref name="path"/>, or null.</summary>
     public Checksum? FindFile(string path)
     {

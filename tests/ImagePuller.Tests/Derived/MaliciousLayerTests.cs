@@ -184,6 +184,14 @@ public class MaliciousLayerTests
     }
 
     [Fact]
+    public void Apply_PathLongerThanPathMax_IsRefused()
+    {
+        // 3000 nested directories in one PAX name: a tree deeper than any checkout could be.
+        var deep = "usr/" + string.Concat(Enumerable.Repeat("a/", 3000)) + "f";
+        AssertRefusedAndUnchanged("paths of 4096 bytes or more cannot be checked out (PATH_MAX)", new TestLayer().File(deep, "x").Bytes());
+    }
+
+    [Fact]
     public void Apply_NameNotUtf8_IsRefused()
     {
         var name = Encoding.ASCII.GetBytes("usr/bad-").Concat(new byte[] { 0xFF, 0xFE }).ToArray();
