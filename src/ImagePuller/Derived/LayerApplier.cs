@@ -114,16 +114,17 @@ public sealed class LayerApplier(RepoTransaction transaction, MutableTree tree, 
     {
         CheckName(entry, entry.Path, "name");
         CheckName(entry, entry.LinkTarget ?? "", "link target");
-        if (entry.IsWhiteout)
-        {
-            ApplyWhiteout(entry);
-            return;
-        }
-
         var path = RootfsConventions.Map(entry.Path, out var reason);
         if (path is null)
         {
+            // Below run, tmp, … (whiteouts too: nothing of a lower layer is there either).
             Drop(reason!);
+            return;
+        }
+
+        if (entry.IsWhiteout)
+        {
+            ApplyWhiteout(entry, path);
             return;
         }
 
@@ -172,19 +173,11 @@ public sealed class LayerApplier(RepoTransaction transaction, MutableTree tree, 
         Written(path);
     }
 
-    private void ApplyWhiteout(LayerEntry entry)
+    // marker: the whiteout's own path, mapped ("etc/.wh.x" lies in usr/etc).
+    private void ApplyWhiteout(LayerEntry entry, string marker)
     {
         if (entry.IsOpaqueWhiteout)
         {
-            // The marker's own path maps like any entry ("etc/.wh..wh..opq" lies in usr/etc,
-            // "tmp/.wh..wh..opq" below a dropped directory).
-            var marker = RootfsConventions.Map(entry.Path, out var reason);
-            if (marker is null)
-            {
-                Drop(reason!);
-                return;
-            }
-
             EnsureParent(entry, marker);
             var slash = marker.LastIndexOf('/');
             var dir = slash < 0 ? "" : marker[..slash];

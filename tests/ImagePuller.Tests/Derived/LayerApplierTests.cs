@@ -272,6 +272,19 @@ public class LayerApplierTests
     }
 
     [Fact]
+    public void Apply_AufsMetadata_IsDroppedNotStored()
+    {
+        var repo = NewRepo(RepoMode.Archive);
+        var tree = MutableTree.Empty(Root0755);
+        var layer = new TestLayer().Dir(".wh..wh.plnk").File(".wh..wh.plnk/123.456", "x").File(".wh..wh.aufs", "").File("usr/a", "a").Bytes();
+
+        var (_, _, applier) = Commit(repo, tree, [layer]);
+
+        Assert.Equal(3, applier.Dropped[RootfsConventions.AufsMetadataReason]);
+        Assert.Equal(["usr"], tree.ListNames(""));
+    }
+
+    [Fact]
     public void Map_TopLevelConventions()
     {
         Assert.Equal("usr/etc", RootfsConventions.Map("etc", out _));
