@@ -24,7 +24,7 @@ namespace OstreeContainer.ImagePuller;
 /// staged in a <see cref="RepoTransaction"/> and the ref moves last, so a rejected or
 /// interrupted pull leaves refs and objects as they were.
 /// </summary>
-public static class ImageImporter
+public static partial class ImageImporter
 {
     /// <summary>Progress reports for a layer are at least this many bytes apart.</summary>
     private const long ProgressStep = 1 << 20;
@@ -73,6 +73,11 @@ public static class ImageImporter
         try
         {
             var repo = OstreeRepo.Open(repoPath);
+            if (info.Shape != ImageShape.OstreeContainer)
+            {
+                return PlanDerived(info, repo, refName);
+            }
+
             var commit = info.Commit ?? throw new InvalidDataException($"manifest {info.ManifestDigest} has no {ImageLabelKeys.Commit} label: not an ostree-container image");
             var refText = refName ?? info.Ref ?? commit.ToString();
             return PullPlan.Choose(info, repo, refText, PullState.TryLoad(repo.Root, refText));
@@ -104,9 +109,12 @@ public static class ImageImporter
                 $"repository {repo.Root} is in 'bare' mode, which keeps each file's owner: pull into it as root, or use a bare-user repository");
         }
 
-        // Keys first: without them nothing is fetched at all.
-        var policy = options.Trust.Resolve(repo);
-        if (policy is null)
+        // Keys first: without them nothing is fetched at all, except for an image pinned by
+        // digest, which may turn out to be a plain image with no commit to verify.
+        var pinned = options.Image.Digest is not null;
+        var keysDeferred = pinned && !options.Trust.GivesKeys;
+        var policy = keysDeferred ? null : options.Trust.Resolve(repo);
+        if (policy is null && !keysDeferred)
         {
             report(new PullProgress(PullStage.Verify, null, null, 0, 0, "WARNING: --insecure-no-signature: the commit's signature will NOT be checked"));
         }
@@ -115,22 +123,36 @@ public static class ImageImporter
         report(new PullProgress(PullStage.Manifest, null, null, 0, 0, $"reading {options.Image}"));
         var info = await ImageInfo.ReadAsync(source, options.Platform, cancellationToken).ConfigureAwait(false);
         FormatVersion.EnsureReadable(info.Labels);
+        if (keysDeferred && info.Shape != ImageShape.Plain)
+        {
+            // The image carries an OSTree commit after all: its signature is checked as always.
+            policy = options.Trust.Resolve(repo);
+        }
+
         if (info.Shape != ImageShape.OstreeContainer)
         {
-            throw new NotSupportedException($"the image is {LayerKinds.Describe(info.Shape)} ({info.DerivedLayers.Count} layers not written by ostree-container); importing such images is not implemented yet");
+            return await PullDerivedAsync(options, repo, source, info, policy, report, cancellationToken).ConfigureAwait(false);
         }
 
         var commit = info.Commit ?? throw new InvalidDataException($"manifest {info.ManifestDigest} has no {ImageLabelKeys.Commit} label: not an ostree-container image");
         var refText = options.Ref ?? info.Ref
             ?? (options.SetRef ? throw new UserInputException($"the image has no {ImageLabelKeys.Ref} label; name the ref with --ref") : commit.ToString());
-        var refName = RefName.Head(refText);
-
         var state = options.SetRef ? PullState.TryLoad(repo.Root, refText) : null;
+        return await ImportCommitAsync(options, repo, source, info, commit, refText, state, policy, report, cancellationToken).ConfigureAwait(false);
+    }
+
+    // An ostree-container image's commit, by delta or by repo layers, into refText (when
+    // options.SetRef) or without a ref.
+    private static async Task<PullResult> ImportCommitAsync(
+        ImagePullOptions options, OstreeRepo repo, ImageSource source, ImageInfo info, Checksum commit, string refText, PullState? state,
+        SignaturePolicy? policy, Action<PullProgress> report, CancellationToken cancellationToken)
+    {
+        var refName = RefName.Head(refText);
         var pullPlan = PullPlan.Choose(info, repo, refText, state);
         if (pullPlan.Path == PullPath.UpToDate)
         {
             report(new PullProgress(PullStage.Done, null, null, 0, 0, $"{refText} is already at {commit} ({info.ManifestDigest})"));
-            return new PullResult(commit.ToString(), refText, info.ManifestDigest, true, 0, 0, 0, 0, policy is not null, null, PullPath.UpToDate);
+            return new PullResult(commit.ToString(), refText, info.ManifestDigest, true, 0, 0, 0, 0, policy is not null, null, PullPath.UpToDate, BaseCommit: commit.ToString());
         }
 
         var unknown = info.Layers.FirstOrDefault(l => l.Kind == LayerKind.Unknown);
@@ -241,7 +263,7 @@ public static class ImageImporter
         var skipped = info.Layers.Count(l => l.Kind is LayerKind.Repo or LayerKind.Meta);
         report(new PullProgress(PullStage.Done, null, null, run.BytesTransferred, run.BytesTransferred,
             $"{refText} => {commit}: by delta {Describe(delta.Info)}, {applied.ObjectsWritten} objects written, {run.BytesTransferred} bytes fetched"));
-        return new PullResult(commit.ToString(), refText, info.ManifestDigest, false, run.Fetched.Count, skipped, run.BytesTransferred, applied.ObjectsWritten, policy is not null, signedBy, PullPath.Delta, delta.Info);
+        return new PullResult(commit.ToString(), refText, info.ManifestDigest, false, run.Fetched.Count, skipped, run.BytesTransferred, applied.ObjectsWritten, policy is not null, signedBy, PullPath.Delta, delta.Info, BaseCommit: commit.ToString());
     }
 
     // The first object reachable from the commit that the repository lacks, or null.
@@ -395,7 +417,7 @@ public static class ImageImporter
             }
 
             report(new PullProgress(PullStage.Done, null, null, run.BytesTransferred, run.BytesTransferred, $"{refText} => {commit}: by repo layers, {written} objects written, {run.Fetched.Count} layers read, {skipped.Count} skipped, {run.BytesTransferred} bytes fetched"));
-            return new PullResult(commit.ToString(), refText, info.ManifestDigest, false, run.Fetched.Count, skipped.Count, run.BytesTransferred, written, policy is not null, plan.SignedBy, PullPath.Layers, null, reason);
+            return new PullResult(commit.ToString(), refText, info.ManifestDigest, false, run.Fetched.Count, skipped.Count, run.BytesTransferred, written, policy is not null, plan.SignedBy, PullPath.Layers, null, reason, BaseCommit: commit.ToString());
         }
         catch
         {

@@ -30,6 +30,15 @@ public sealed record ImageInfo(
     /// <summary>The layers stacked on the base (a derived image) or every layer (a plain image), bottom first.</summary>
     public IReadOnlyList<ImageLayer> DerivedLayers => [.. Layers.Where(l => l.Kind == LayerKind.Derived)];
 
+    /// <summary>The manifest as served (its digest is <see cref="ManifestDigest"/>).</summary>
+    public byte[] ManifestBytes { get; init; } = [];
+
+    /// <summary>The config as served (its digest is the manifest's config descriptor's).</summary>
+    public byte[] ConfigBytes { get; init; } = [];
+
+    /// <summary>The config's <c>created</c> time as written (RFC 3339), if any.</summary>
+    public string? Created { get; init; }
+
     /// <summary>The commit the builder's layers carry: <see cref="Commit"/>, or null for a plain image.</summary>
     public Checksum? BaseCommit => Shape == ImageShape.Plain ? null : Commit;
 
@@ -39,8 +48,9 @@ public sealed record ImageInfo(
     {
         ArgumentNullException.ThrowIfNull(source);
         var manifest = await source.ResolveManifestAsync(platform, cancellationToken).ConfigureAwait(false);
-        var config = await source.ReadConfigAsync(manifest, cancellationToken).ConfigureAwait(false);
-        return From(manifest, config);
+        var configBytes = await source.ReadBlobAsync(manifest.Manifest.Config, OciJson.MaxDocumentBytes, cancellationToken).ConfigureAwait(false);
+        var config = ImageChecks.ParseConfig(configBytes, manifest);
+        return From(manifest, config) with { ManifestBytes = manifest.Bytes, ConfigBytes = configBytes, Created = config.Created };
     }
 
     // The source checked that the config lists one diff_id per layer (ImageChecks.ParseConfig).

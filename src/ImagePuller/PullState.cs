@@ -36,6 +36,10 @@ public sealed record PullState
     [JsonPropertyName("layers")]
     public required IReadOnlyList<string> Layers { get; init; }
 
+    /// <summary>The layer-chain refs of a derived or plain image's layers (<see cref="ImageImporter.ChainRefPrefix"/>), bottom first.</summary>
+    [JsonPropertyName("chains")]
+    public IReadOnlyList<string>? Chains { get; init; }
+
     /// <summary>The state file of <paramref name="refName"/> in <paramref name="repoPath"/>.</summary>
     public static string FilePath(string repoPath, string refName) =>
         Path.Combine(repoPath, DirectoryName, refName.Replace('/', '%') + ".json");

@@ -35,6 +35,12 @@ public sealed record PullTrust
     public IReadOnlyList<string> GlobalKeyringDirectories { get; init; } = DefaultGlobalKeyringDirectories;
 
     /// <summary>
+    /// True when anything decides how a commit is trusted (keys, a remote, or
+    /// <see cref="InsecureNoSignature"/>); false leaves <see cref="Resolve"/> nothing but to refuse.
+    /// </summary>
+    public bool GivesKeys => KeyringPath is not null || SignVerify.Count > 0 || Remote is not null || InsecureNoSignature;
+
+    /// <summary>
     /// The policy a commit must satisfy, or null when signatures are explicitly not checked.
     /// </summary>
     /// <exception cref="ImagePullException">No keys were given and no check was waived, or a remote is missing or unusable.</exception>

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using OstreeContainer.Cli.Logging;
+using OstreeContainer.ImageFormat;
 using OstreeContainer.ImagePuller;
 using OstreeContainer.Oci.Images;
 
@@ -39,7 +40,16 @@ internal static class InspectCommand
                 {
                     ["manifest"] = info.ManifestDigest.ToString(),
                     ["mediaType"] = info.ManifestMediaType,
+                    ["shape"] = LayerKinds.Describe(info.Shape),
                     ["commit"] = info.Commit?.ToString(),
+                    ["baseCommit"] = info.BaseCommit?.ToString(),
+                    ["derivedLayers"] = info.DerivedLayers.Select(l => new Dictionary<string, object>
+                    {
+                        ["index"] = l.Index,
+                        ["digest"] = l.Descriptor.Digest.ToString(),
+                        ["diffId"] = l.DiffId.ToString(),
+                        ["size"] = l.Descriptor.Size,
+                    }).ToList(),
                     ["ref"] = info.Ref,
                     ["version"] = info.Version,
                     ["labels"] = info.Labels,
@@ -73,7 +83,15 @@ internal static class InspectCommand
             }
 
             output.WriteLine($"Manifest: {info.ManifestDigest}");
-            output.WriteLine($"Commit:   {info.Commit?.ToString() ?? "(none: not an ostree-container image)"}");
+            output.WriteLine($"Shape:    {LayerKinds.Describe(info.Shape)}" + info.Shape switch
+            {
+                ImageShape.Derived => $" (an ostree-container image with {info.DerivedLayers.Count} layers stacked on it)",
+                ImageShape.Plain => " (not an ostree-container image: every layer is applied onto an empty tree)",
+                _ => "",
+            });
+            output.WriteLine(info.Shape == ImageShape.Derived
+                ? $"Commit:   {info.Commit} (the base commit; the image's content is the base plus the derived layers)"
+                : $"Commit:   {info.Commit?.ToString() ?? "(none: not an ostree-container image)"}");
             output.WriteLine($"Ref:      {info.Ref ?? "(none)"}");
             output.WriteLine($"Version:  {info.Version ?? "(none)"}");
             output.WriteLine("Labels:");
@@ -88,18 +106,28 @@ internal static class InspectCommand
                 output.WriteLine($"  {layer.Index,3}  {layer.Kind.ToString().ToLowerInvariant(),-7} {layer.Descriptor.Size,12}  {layer.Descriptor.Digest}");
             }
 
-            var unannotated = info.Layers.Count(l => l.Kind == ImageFormat.LayerKind.Delta) - deltas.Count;
+            if (info.Shape != ImageShape.OstreeContainer)
+            {
+                var derived = info.DerivedLayers;
+                output.WriteLine($"Derived layers ({derived.Count}, {derived.Sum(l => l.Descriptor.Size)} bytes):");
+                foreach (var layer in derived)
+                {
+                    output.WriteLine($"  {layer.Index,3}  {layer.Descriptor.Size,12}  {layer.Descriptor.Digest}");
+                }
+            }
+
+            var unannotated = info.Layers.Count(l => l.Kind == LayerKind.Delta) - deltas.Count;
             output.WriteLine($"Deltas ({deltas.Count}{(unannotated > 0 ? $"; {unannotated} delta layers without annotations (format 1.0), never applied" : "")}):");
             foreach (var delta in deltas)
             {
-                output.WriteLine($"  {delta.Layer.Index,3}  {delta.Info.From ?? ImageFormat.DeltaLayerAnnotations.Empty} -> {delta.Info.To}  {delta.Info.Size} bytes");
+                output.WriteLine($"  {delta.Layer.Index,3}  {delta.Info.From ?? DeltaLayerAnnotations.Empty} -> {delta.Info.To}  {delta.Info.Size} bytes");
             }
 
             if (plan is not null)
             {
                 output.WriteLine($"Pull into {parse.GetValue(repo)}: {PathName(plan.Path)}" + plan.Path switch
                 {
-                    PullPath.Delta => $" {ImageImporter.Describe(plan.Delta!.Info)} (layer {plan.Delta.Layer.Index}), {plan.BytesToFetch} bytes to fetch",
+                    PullPath.Delta => $" {ImageImporter.Describe(plan.Delta!.Info)} (layer {plan.Delta.Layer.Index}), {plan.BytesToFetch} bytes to fetch" + (info.Shape == ImageShape.OstreeContainer ? "" : $": {plan.Reason}"),
                     PullPath.Layers => $" ({plan.LayersToFetch.Count} layers), {plan.BytesToFetch} bytes to fetch: {plan.Reason}",
                     _ => ": nothing to fetch",
                 });

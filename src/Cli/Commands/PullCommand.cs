@@ -18,11 +18,11 @@ internal static class PullCommand
     {
         var repo = CommonOptions.Repo();
         var image = new Argument<string>("IMAGE") { Description = "docker://HOST/NAME[:TAG|@sha256:…], HOST/NAME:TAG, oci:DIR[:TAG] or oci-archive:FILE" };
-        var refName = new Option<string?>("--ref") { Description = "Ref to set (default: the image's ostree.ref label)" };
+        var refName = new Option<string?>("--ref") { Description = "Ref to set (default: the image's ostree.ref label; a plain image has none)" };
         var remote = new Option<string?>("--remote") { Description = "Verify with the gpg-verify/sign-verify settings and keys of this ostree remote" };
         var keyring = new Option<string?>("--keyring") { Description = "GPG keyring file (or directory of *.gpg) the commit must be signed with" };
         var signVerify = new Option<string[]>("--sign-verify") { Description = "ed25519=BASE64KEY or ed25519=file:PATH (repeatable)" };
-        var insecure = new Option<bool>("--insecure-no-signature") { Description = "Import without checking the commit's signature" };
+        var insecure = new Option<bool>("--insecure-no-signature") { Description = "Import without checking the commit's signature, and accept a derived or plain image's layers from a reference not pinned by digest" };
         var platform = new Option<string?>("--platform") { Description = "OS/ARCH[/VARIANT] to choose from an index (default: this machine's)" };
         var progress = new ChoiceOption<ProgressMode>(
             "--progress",
@@ -31,7 +31,7 @@ internal static class PullCommand
             ProgressMode.Auto, ProgressMode.Json, ProgressMode.None);
         var jobs = new Option<int>("--jobs") { Description = "Layers fetched at once", DefaultValueFactory = _ => ImagePullOptions.DefaultJobs };
         var registry = new RegistryOptions();
-        var command = new Command("pull", "Import the OSTree commit of an image into a repository, verifying its signature")
+        var command = new Command("pull", "Import an image into a repository as an OSTree commit: an ostree-container image's signed commit, or any image's layers (derived images on a verified base)")
         {
             repo, image, refName, remote, keyring, signVerify, insecure, platform, progress, jobs,
         };
@@ -205,6 +205,10 @@ internal static class PullCommand
                             ? new Dictionary<string, object?> { ["from"] = delta.From, ["to"] = delta.To, ["size"] = delta.Size }
                             : null,
                         ["fallbackReason"] = result.FallbackReason,
+                        ["shape"] = ImageFormat.LayerKinds.Describe(result.Shape),
+                        ["baseCommit"] = result.BaseCommit,
+                        ["derivedLayers"] = result.DerivedLayers,
+                        ["dropped"] = result.Dropped,
                     }, CliJson.Lines));
                     return;
                 }

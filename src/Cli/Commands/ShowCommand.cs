@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using OstreeContainer.ImageFormat;
 using OstreeContainer.Ostree.Repository;
 
 namespace OstreeContainer.Cli.Commands;
@@ -37,6 +38,25 @@ internal static class ShowCommand
             if (commit.Version is { } version)
             {
                 output.WriteLine($"Version: {version}");
+            }
+
+            if (commit.Metadata.GetString(CommitMetadataKeys.ManifestDigest) is { } manifest)
+            {
+                // A commit pull made from a derived or plain image: how each part was trusted.
+                output.WriteLine($"Image:  {manifest}");
+                if (commit.Metadata.GetString(CommitMetadataKeys.BaseCommit) is { } baseCommit)
+                {
+                    var signedBy = commit.Metadata.GetString(CommitMetadataKeys.BaseSignedBy);
+                    output.WriteLine($"Base commit:  {baseCommit} ({(signedBy == CommitMetadataKeys.TrustInsecure ? "signature not checked: --insecure-no-signature" : $"signature verified: {signedBy}")})");
+                }
+
+                var layers = (commit.Metadata.GetString(CommitMetadataKeys.DerivedLayers) ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries);
+                var trust = commit.Metadata.GetString(CommitMetadataKeys.DerivedTrust);
+                output.WriteLine($"Derived layers:  {layers.Length}, trusted as {trust} ({(trust == CommitMetadataKeys.TrustDigestPinned ? "the manifest matched the digest the reference named" : "no check: --insecure-no-signature")})");
+                if (commit.Metadata.GetString(CommitMetadataKeys.Dropped) is { Length: > 0 } dropped)
+                {
+                    output.WriteLine($"Dropped:  {dropped.Replace(",", ", ", StringComparison.Ordinal)}");
+                }
             }
 
             output.WriteLine();
