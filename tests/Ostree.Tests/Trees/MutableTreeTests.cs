@@ -143,6 +143,9 @@ public class MutableTreeTests
         Assert.False(tree.Remove("nope"));
         Assert.Equal(MutableTreeEntryKind.None, tree.Lookup("usr/bin/hello-link/x"));
         Assert.Equal(0, tree.ClearDirectory("usr/bin/hi", _ => false));
+        Assert.Equal("usr/bin/hello-link", tree.FindFileAncestor("usr/bin/hello-link/x/y"));
+        Assert.Null(tree.FindFileAncestor("usr/bin/hello-link"));
+        Assert.Null(tree.FindFileAncestor("usr/nope/hello-link/x"));
     }
 
     [Fact]
