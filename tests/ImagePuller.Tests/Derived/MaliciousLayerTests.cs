@@ -106,6 +106,30 @@ public class MaliciousLayerTests
         Assert.Contains("GNU.sparse.", e.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("pax", "sparse files are not supported")]
+    [InlineData("gnu", "type 'S' is not supported")]
+    public void Apply_10GBSparseFileTarredByGnuTar_IsRefused(string format, string expected)
+    {
+        // The real GNU tar stores a 10 GiB file of holes in a few KiB (PAX GNU.sparse.* records
+        // or a GNU 'S' entry).
+        var dir = Fixtures.TempDirectory("sparse");
+        Directory.CreateDirectory(Path.Combine(dir, "usr"));
+        using (var f = new FileStream(Path.Combine(dir, "usr/huge"), FileMode.CreateNew))
+        {
+            f.Write("data"u8);
+            f.SetLength(10L << 30);
+        }
+
+        var tar = Path.Combine(dir, "layer.tar");
+        Peer.Check("tar", $"--format={format}", "--sparse", "-C", dir, "-cf", tar, "usr");
+        var bytes = File.ReadAllBytes(tar);
+        Assert.True(bytes.Length < 1 << 20, $"{bytes.Length} bytes");
+
+        var e = AssertRefusedAndUnchanged(expected, bytes);
+        Assert.Contains("huge", e.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Apply_GnuSparseEntry_IsRefused()
     {
