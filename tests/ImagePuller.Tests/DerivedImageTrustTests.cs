@@ -78,7 +78,7 @@ public class DerivedImageTrustTests
         var options = ImageImporterTests.Options(repo, ImageReference.Parse($"oci:{small.Layout}:{tag}")) with
         {
             Ref = Ref,
-            Limits = new Derived.LayerApplyLimits { MaxEntries = BombLimit },
+            Limits = new global::OstreeContainer.ImagePuller.Derived.LayerApplyLimits { MaxEntries = BombLimit },
         };
 
         var error = await Assert.ThrowsAsync<ImagePullException>(() => ImageImporter.PullAsync(options, TestContext.Current.CancellationToken));
@@ -102,7 +102,7 @@ public class DerivedImageTrustTests
         var options = ImageImporterTests.Options(repo, ImageReference.Parse($"oci:{small.Layout}:{DerivedTestImages.SmallDerived}")) with
         {
             Ref = Ref,
-            Limits = new Derived.LayerApplyLimits { MaxEntries = BombLimit },
+            Limits = new global::OstreeContainer.ImagePuller.Derived.LayerApplyLimits { MaxEntries = BombLimit },
         };
 
         var result = await ImageImporter.PullAsync(options, TestContext.Current.CancellationToken);

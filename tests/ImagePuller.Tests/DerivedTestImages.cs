@@ -124,6 +124,24 @@ internal static class DerivedTestImages
             .EnsureSuccess($"buildah {string.Join(' ', args.Where(a => !a.Contains('\n', StringComparison.Ordinal)))}").Stdout;
     }
 
+    /// <summary>
+    /// Drops buildah's storage under <paramref name="work"/> once the images are in OCI
+    /// layouts: its overlay driver leaves its storage directory bind-mounted on itself, which
+    /// would keep the test folder from being deleted (and hold a few hundred MB).
+    /// </summary>
+    private static void DropStorage(string work)
+    {
+        Buildah(work, "rm", "--all");
+        Buildah(work, "rmi", "--all", "--force");
+        var overlay = Path.Combine(work, "storage", "overlay");
+        if (Peer.Run("mountpoint", ["-q", overlay]).ExitCode == 0)
+        {
+            Peer.Check("umount", "-l", overlay);
+        }
+
+        Directory.Delete(Path.Combine(work, "storage"), recursive: true);
+    }
+
     private static Set BuildOs()
     {
         var (baseLayout, _, _) = OsUpdateTests.Images.Value;
@@ -165,6 +183,7 @@ internal static class DerivedTestImages
         Buildah(work, "commit", container, "plain");
         Buildah(work, "rm", container);
         Buildah(work, "push", "plain", $"oci:{layout}:{Plain}");
+        DropStorage(work);
         return new Set(baseLayout, layout);
     }
 
@@ -194,6 +213,7 @@ internal static class DerivedTestImages
         var layout = Path.Combine(work, "layout");
         Buildah(work, "bud", "--layers", "--build-arg", $"BASE=oci:{baseLayout}:signed", "-t", "small", context);
         Buildah(work, "push", "small", $"oci:{layout}:{SmallDerived}");
+        DropStorage(work);
         return new SmallSet(layout, Fixtures.SmallRepo.Commit2, key);
     }
 
