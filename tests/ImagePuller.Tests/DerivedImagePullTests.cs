@@ -154,16 +154,24 @@ public class DerivedImagePullTests(DerivedImagePullTests.Registry shared) : ICla
         var again = await Pull(repo, shared.Pinned(DerivedTestImages.Derived), Ref);
         Assert.True(again.UpToDate);
         Assert.Equal(first.Commit, again.Commit);
-        Assert.Equal(before, shared.Server.Requests("GET", "/blobs/").Count);
+        Assert.Equal(0, again.BytesTransferred);
         Assert.Equal(snapshot, RepoSnapshot.Of(repo));
 
         var second = await Pull(repo, shared.Pinned(DerivedTestImages.DerivedPlusOne), Ref);
 
+        // Both pulls together fetched d2's config and new layer, and at most d1's config (the
+        // shape of an image is in its config; the registry logs a request when its response
+        // ends, so which pull a config GET belongs to is not told apart here).
+        var d1 = Manifest(DerivedTestImages.Os.Layout, DerivedTestImages.Derived);
         var manifest = Manifest(DerivedTestImages.Os.Layout, DerivedTestImages.DerivedPlusOne);
-        var expected = new[] { manifest.Layers[^1].Digest, manifest.Config.Digest }.Select(d => $"/v2/{Name}/blobs/{d}").Order(StringComparer.Ordinal);
-        var fetched = shared.Server.Requests("GET", "/blobs/").Skip(before).Select(r => r.Path).Order(StringComparer.Ordinal).ToList();
-        Assert.True(expected.SequenceEqual(fetched), "fetched: " + string.Join("; ", fetched.Select(f =>
-            DerivedTestImages.Describe(DerivedTestImages.Os.Layout, Digest.Parse(f[(f.LastIndexOf('/') + 1)..]), DerivedTestImages.Derived, DerivedTestImages.DerivedPlusOne))));
+        var fetched = shared.Server.Requests("GET", "/blobs/").Skip(before).Select(r => Digest.Parse(r.Path[(r.Path.LastIndexOf('/') + 1)..])).ToList();
+        var described = string.Join("; ", fetched.Select(d => DerivedTestImages.Describe(DerivedTestImages.Os.Layout, d, DerivedTestImages.Derived, DerivedTestImages.DerivedPlusOne)));
+        Assert.True(
+            fetched.Contains(manifest.Layers[^1].Digest) && fetched.Contains(manifest.Config.Digest)
+            && fetched.All(d => d == manifest.Layers[^1].Digest || d == manifest.Config.Digest || d == d1.Config.Digest)
+            && fetched.Count == fetched.Distinct().Count(),
+            $"fetched: {described}");
+        Assert.Equal(manifest.Layers[^1].Size, second.BytesTransferred);
         Assert.Equal(DerivedTestImages.DerivedLayerCount + 1, second.DerivedLayers);
         Assert.Equal(second.Commit, Peer.Ostree(repo, "rev-parse", Ref).Trim());
         Assert.Equal(Fixtures.OsRepo.Commit1, Parent(repo, second.Commit));
@@ -182,6 +190,9 @@ public class DerivedImagePullTests(DerivedImagePullTests.Registry shared) : ICla
 
         var result = await Pull(repo, shared.Pinned(DerivedTestImages.DerivedOnC2), Ref);
 
+        var all = Manifest(layout, DerivedTestImages.DerivedOnC2).Layers.Sum(l => l.Size);
+        TestContext.Current.TestOutputHelper?.WriteLine(
+            $"C1 -> C2 derived: {result.BytesTransferred / 1e6:F2} MB of {all / 1e6:F1} MB ({result.Path}: {result.FallbackReason})");
         Assert.Equal(os.Commit2, result.BaseCommit);
         Assert.Equal(os.Commit2, Parent(repo, result.Commit));
         Peer.Ostree(repo, "fsck");
@@ -197,10 +208,7 @@ public class DerivedImagePullTests(DerivedImagePullTests.Registry shared) : ICla
         Assert.True(derived.Append(manifest.Config.Digest).All(fetched.Contains), $"not every derived layer fetched: {described}");
         var baseFetched = fetched.Except(derived).Where(d => d != manifest.Config.Digest).ToList();
         Assert.True(baseFetched.All(d => !onC1.Contains(d)), $"a layer the C1 image shares fetched again: {described}");
-        var all = manifest.Layers.Sum(l => l.Size);
         Assert.True(result.BytesTransferred < all / 2, $"{result.BytesTransferred} bytes fetched of the image's {all}");
-        TestContext.Current.TestOutputHelper?.WriteLine(
-            $"C1 -> C2 derived: {fetched.Count} blobs, {result.BytesTransferred / 1e6:F2} MB of {all / 1e6:F1} MB ({result.Path}: {result.FallbackReason})");
     }
 
     [Fact]
