@@ -44,7 +44,8 @@ public class UpgradeFailureTests
 
         var e = await Assert.ThrowsAsync<ImagePullException>(() => setup.Upgrade());
 
-        Assert.Contains("digest", e.Message, StringComparison.OrdinalIgnoreCase);
+        TestContext.Current.TestOutputHelper?.WriteLine(e.Message);
+        Assert.Contains("bytes received hash to", e.Message, StringComparison.Ordinal);
         setup.AssertUnchanged();
     }
 
@@ -70,7 +71,7 @@ public class UpgradeFailureTests
         Assert.Equal(UpgradeOutcome.Available, check.Outcome);
         Assert.Equal(PullPath.Delta, check.Plan!.Path);
         Assert.Equal((check.Plan.BytesToFetch * SysrootUpdater.BytesWrittenPerByteFetched) + SysrootUpdater.MarginBytes, check.BytesNeeded);
-        var layerGets = setup.Proxy.Log.Count(r => r.Path.Contains("/blobs/", StringComparison.Ordinal));
+        var logged = setup.Proxy.Log.Count;
 
         var e = await Assert.ThrowsAsync<SysrootException>(() => setup.Updater(freeSpace: _ => 1000).UpgradeAsync(UpgradeMode.Deploy, TestContext.Current.CancellationToken));
 
@@ -78,7 +79,7 @@ public class UpgradeFailureTests
             $"not enough free space in {Path.Combine(setup.Sysroot, "ostree", "repo")}: the pull fetches {check.Plan.BytesToFetch} bytes and needs about {check.BytesNeeded} bytes, 1000 are free",
             e.Message);
         // The config was read again to decide; no layer was fetched.
-        Assert.DoesNotContain(setup.Proxy.Log.Skip(layerGets), r => r.Path.Contains("/blobs/", StringComparison.Ordinal) && !r.Path.EndsWith(Value.DeltaOfC2().Config, StringComparison.Ordinal));
+        Assert.DoesNotContain(setup.Proxy.Log.Skip(logged), r => r.Path.Contains("/blobs/", StringComparison.Ordinal) && !r.Path.EndsWith(Value.DeltaOfC2().Config, StringComparison.Ordinal));
         setup.AssertUnchanged();
     }
 
