@@ -135,4 +135,43 @@ public class DeployUpgradeTests
         Assert.Equal(1, bad.ExitCode);
         Assert.Equal($"ostree-container: error: {Path.Combine(sysroot, "missing")} is not an OSTree sysroot (no ostree/repo): create one with 'ostree admin init-fs {Path.Combine(sysroot, "missing")}'", bad.Stderr.Trim());
     }
+
+    [Fact]
+    public void DeployThenUpgrade_RemoteTrust_RecordsTheRemoteAndVerifiesWithItsKeys()
+    {
+        var images = Value;
+        using var registry = LocalRegistry.Start();
+        var image = images.Push(registry.Host, "os/x:stable");
+        var sysroot = NewSysroot(Os);
+        var repo = Path.Combine(sysroot, "ostree", "repo");
+        // An ostree remote in the sysroot's repo holding the ed25519 key (as /etc/ostree/remotes.d would).
+        Peer.Ostree(repo, "remote", "add", "--no-gpg-verify", "--set=sign-verify=true", $"--set=verification-ed25519-key={images.Key.PublicKey.ToBase64()}", "exampleos", "https://unused.example");
+
+        RunCli(0, ["deploy", "--sysroot", sysroot, "--os", Os, image, "--remote", "exampleos", "--tls-verify=false"]);
+        Assert.Equal($"[origin]\ncontainer-image-reference=ostree-remote-image:exampleos:docker://{registry.Host}/os/x:stable\n", Origin(sysroot, Os, images.C1));
+
+        // The upgrade takes its trust from the origin alone: no key on the command line.
+        images.Push(registry.Host, "os/x:stable", c2: true);
+        RunCli(0, ["upgrade", "--sysroot", sysroot, "--tls-verify=false"]);
+        Assert.Equal([$"{Os} {images.C2}.0", $"{Os} {images.C1}.0"], Status(sysroot));
+
+        // The remote's key is what is checked: another key there and the next pull is refused.
+        Peer.Ostree(repo, "config", "set", "remote \"exampleos\".verification-ed25519-key", OstreeContainer.Ostree.Signing.Ed25519SecretKey.Generate().PublicKey.ToBase64());
+        var sysroot2 = NewSysroot(Os);
+        Peer.Check("cp", Path.Combine(repo, "config"), Path.Combine(sysroot2, "ostree", "repo", "config"));
+        var (_, err) = RunCli(1, ["deploy", "--sysroot", sysroot2, "--os", Os, image, "--remote", "exampleos", "--tls-verify=false"]);
+        Assert.Contains("signature", err, StringComparison.OrdinalIgnoreCase);
+        Assert.Empty(Status(sysroot2));
+    }
+
+    [Fact]
+    public void DefaultFreeSpace_OfTheRepoDirectory_IsWhatStatvfsSays()
+    {
+        var sysroot = NewSysroot(null);
+        var repo = Path.Combine(sysroot, "ostree", "repo");
+        var ours = new SysrootOptions { Sysroot = sysroot }.FreeSpace(repo);
+        var parts = Peer.Check("stat", "-f", "-c", "%a %S", repo).Split(' ', StringSplitOptions.TrimEntries);
+        var statvfs = long.Parse(parts[0], System.Globalization.CultureInfo.InvariantCulture) * long.Parse(parts[1], System.Globalization.CultureInfo.InvariantCulture);
+        Assert.InRange(ours, statvfs - (64L << 20), statvfs + (64L << 20));
+    }
 }
