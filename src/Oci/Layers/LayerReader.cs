@@ -47,6 +47,9 @@ public sealed class LayerReader : IDisposable
     /// </summary>
     public const int MaxMetadataBytes = 1024 * 1024;
 
+    // GNU tar's PAX sparse-file keywords (GNU.sparse.size, .map, .major, .realsize…).
+    private const string PaxSparsePrefix = "GNU.sparse.";
+
     private readonly Stream _source;
     private readonly bool _leaveOpen;
     private readonly byte[] _header = new byte[TarFormat.BlockSize];
@@ -185,6 +188,14 @@ public sealed class LayerReader : IDisposable
     private LayerEntry BuildEntry(ReadOnlySpan<byte> header, byte typeFlag, long size, ref PendingMetadata pending)
     {
         var rawName = pending.Path ?? HeaderName(header);
+        if (pending.SparseKey is { } sparse)
+        {
+            // GNU tar's PAX sparse formats (0.0, 0.1, 1.0): the data is a map of holes plus the
+            // stored pieces, and the real size can be far beyond what is stored; reading it
+            // as plain content would store the wrong bytes.
+            LayerThrowHelper.BadEntry(rawName, $"PAX record {sparse}", "marks a sparse file: sparse files are not supported");
+        }
+
         var type = typeFlag switch
         {
             TarFormat.TypeRegular or TarFormat.TypeRegularOld or TarFormat.TypeContiguous =>
@@ -444,6 +455,12 @@ public sealed class LayerReader : IDisposable
                     pending.Mtime = ParseDecimal(dot < 0 ? value : value[..dot], pending.Path, key, allowNegative: true);
                     break;
                 default:
+                    if (key.StartsWith(PaxSparsePrefix, StringComparison.Ordinal))
+                    {
+                        // Refused once the entry's name is known (BuildEntry).
+                        pending.SparseKey ??= key;
+                    }
+
                     if (key.StartsWith(TarFormat.PaxXattrPrefix, StringComparison.Ordinal) && key.Length > TarFormat.PaxXattrPrefix.Length)
                     {
                         (pending.Xattrs ??= []).Add(new(key[TarFormat.PaxXattrPrefix.Length..], value.ToArray()));
@@ -540,6 +557,7 @@ public sealed class LayerReader : IDisposable
         public long? Gid;
         public long? Mtime;
         public List<KeyValuePair<string, byte[]>>? Xattrs;
+        public string? SparseKey;
     }
 
     /// <summary>The current file's bytes; reading past them returns 0, truncation throws.</summary>
