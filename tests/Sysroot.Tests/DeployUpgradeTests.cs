@@ -174,4 +174,32 @@ public class DeployUpgradeTests
         var statvfs = long.Parse(parts[0], System.Globalization.CultureInfo.InvariantCulture) * long.Parse(parts[1], System.Globalization.CultureInfo.InvariantCulture);
         Assert.InRange(ours, statvfs - (64L << 20), statvfs + (64L << 20));
     }
+
+    [Fact]
+    public void Deploy_DerivedImage_OstreeMergesItsEtcAndUpgradeKnowsItFromTheCommitMetadata()
+    {
+        var images = Value;
+        using var registry = LocalRegistry.Start();
+        var image = images.Push(registry.Host, "os/derived:stable", tag: images.DerivedTag);
+        var sysroot = NewSysroot(Os);
+        string[] common = ["--sysroot", sysroot, "--tls-verify=false"];
+
+        RunCli(0, ["deploy", "--os", Os, image, "--insecure-no-signature", .. common]);
+
+        // A new commit on C1 (its parent), deployed by ostree: the layer's /etc went to /usr/etc
+        // and ostree's /etc merge put it in the deployment's /etc.
+        var commit = RefCommit(sysroot, Os);
+        Assert.NotEqual(images.C1, commit);
+        Assert.Contains($"Parent:  {images.C1}", Peer.Ostree(Path.Combine(sysroot, "ostree", "repo"), "show", commit), StringComparison.Ordinal);
+        Assert.Equal([$"{Os} {commit}.0"], Status(sysroot));
+        var deployment = Path.Combine(sysroot, "ostree", "deploy", Os, "deploy", $"{commit}.0");
+        Assert.Equal("key=value\n", File.ReadAllText(Path.Combine(deployment, "etc", "derived.conf")));
+        Assert.Equal("added by a RUN step\n", File.ReadAllText(Path.Combine(deployment, "usr", "share", "added.txt")));
+        Assert.Equal($"[origin]\ncontainer-image-reference=ostree-unverified-registry:{registry.Host}/os/derived:stable\n", Origin(sysroot, Os, commit));
+
+        // Without the pull state, the commit's ostree.manifest-digest still says where it came from.
+        Directory.Delete(Path.Combine(sysroot, "ostree", "repo", "state", "ostree-container"), recursive: true);
+        var (upgradeOut, _) = RunCli(0, ["upgrade", .. common]);
+        Assert.StartsWith($"no update available: docker://{registry.Host}/os/derived:stable", upgradeOut, StringComparison.Ordinal);
+    }
 }

@@ -1,3 +1,5 @@
+using System.Formats.Tar;
+using System.IO.Compression;
 using OstreeContainer.Cli;
 using OstreeContainer.ImagePuller;
 using OstreeContainer.Oci.Registry;
@@ -27,6 +29,7 @@ internal sealed class SysrootTestImages
         Layout1 = layout1;
         Layout2 = layout2;
         Key = key;
+        _derived = new Lazy<string>(StackDerivedLayer);
     }
 
     public static SysrootTestImages Value => Shared.Value;
@@ -73,10 +76,10 @@ internal sealed class SysrootTestImages
     }
 
     /// <summary>Pushes C1 (<paramref name="c2"/> false) or C2's image to <paramref name="registryHost"/>/<paramref name="name"/> with our <c>push</c>.</summary>
-    public string Push(string registryHost, string name, bool c2 = false)
+    public string Push(string registryHost, string name, bool c2 = false, string? tag = null)
     {
         var target = $"docker://{registryHost}/{name}";
-        RunCli(0, "push", c2 ? $"oci:{Layout2}:c2" : $"oci:{Layout1}:c1", target, "--tls-verify=false", "-q");
+        RunCli(0, "push", tag is not null ? $"oci:{Layout1}:{tag}" : c2 ? $"oci:{Layout2}:c2" : $"oci:{Layout1}:c1", target, "--tls-verify=false", "-q");
         return target;
     }
 
@@ -119,6 +122,44 @@ internal sealed class SysrootTestImages
         var delta = PullPlan.DeltaLayers(info).Single(d => d.Info.From == C1 && d.Info.To == C2);
         var config = Oci.Images.OciJson.ParseManifest(info.ManifestBytes).Config.Digest.ToString();
         return (delta.Layer.Descriptor.Digest.ToString(), delta.Layer.Descriptor.Size, config);
+    }
+
+    /// <summary>
+    /// Stacks one layer on C1's image the way buildah does for <c>FROM</c> + <c>RUN</c> (labels
+    /// kept, layer annotations dropped) as tag <c>derived</c> of <see cref="Layout1"/>, once.
+    /// </summary>
+    public string DerivedTag => _derived.Value;
+
+    private readonly Lazy<string> _derived;
+
+    private string StackDerivedLayer()
+    {
+        var tar = new MemoryStream();
+        using (var writer = new TarWriter(tar, TarEntryFormat.Pax, leaveOpen: true))
+        {
+            foreach (var (name, text) in new[] { ("usr/share/added.txt", "added by a RUN step\n"), ("etc/derived.conf", "key=value\n") })
+            {
+                writer.WriteEntry(new PaxTarEntry(TarEntryType.Directory, Path.GetDirectoryName(name) + "/") { Mode = (UnixFileMode)0x1ED });
+                writer.WriteEntry(new PaxTarEntry(TarEntryType.RegularFile, name) { Mode = (UnixFileMode)0x1A4, DataStream = new MemoryStream(System.Text.Encoding.UTF8.GetBytes(text)) });
+            }
+        }
+
+        var compressed = new MemoryStream();
+        using (var gzip = new GZipStream(compressed, CompressionLevel.Fastest, leaveOpen: true))
+        {
+            gzip.Write(tar.ToArray());
+        }
+
+        var image = Oci.Layout.ImageLayout.Open(Layout1);
+        var manifest = Oci.Images.OciJson.ParseManifest(image.ResolveManifest("c1").Bytes);
+        var config = Oci.Images.OciJson.ParseConfig(image.ReadBlob(manifest.Config, Oci.Images.OciJson.MaxDocumentBytes));
+        var layer = image.WriteBlob(compressed.ToArray(), Oci.MediaTypes.OciLayerGzip);
+        var newConfig = image.WriteBlob(
+            Oci.Images.OciJson.Serialize(config with { RootFs = config.RootFs with { DiffIds = [.. config.RootFs.DiffIds, Oci.Digest.Compute(tar.ToArray())] } }),
+            manifest.Config.MediaType);
+        var layers = manifest.Layers.Select(l => l with { Annotations = null }).Append(layer).ToList();
+        image.SetManifest(image.WriteBlob(Oci.Images.OciJson.Serialize(manifest with { Config = newConfig, Layers = layers, Annotations = null }), Oci.MediaTypes.OciManifest), "derived");
+        return "derived";
     }
 
     private static SysrootTestImages Create()
