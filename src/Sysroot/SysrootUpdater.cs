@@ -134,9 +134,10 @@ public sealed class SysrootUpdater
         ArgumentNullException.ThrowIfNull(image);
         ArgumentNullException.ThrowIfNull(kernelArguments);
         var osName = _options.OsName ?? throw new SysrootException("deploy needs the stateroot: --os NAME");
-        foreach (var karg in kernelArguments.Where(k => k.Length == 0 || k.Contains('\n', StringComparison.Ordinal)))
+        // One word each: ostree writes them into the boot entry's options line as they are.
+        foreach (var karg in kernelArguments.Where(k => k.Length == 0 || k.Any(c => char.IsWhiteSpace(c) || char.IsControl(c))))
         {
-            throw new SysrootException($"--karg: '{karg}' is not a kernel argument");
+            throw new SysrootException($"--karg: '{karg}' is not one kernel argument");
         }
 
         var trust = origin is null ? _options.Trust : TrustFor(origin, _options.Trust);

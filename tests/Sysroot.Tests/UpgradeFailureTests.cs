@@ -163,7 +163,11 @@ public class UpgradeFailureTests
 
         public Task<UpgradeResult> Upgrade(PullTrust? trust = null) => Updater(trust).UpgradeAsync(UpgradeMode.Deploy, TestContext.Current.CancellationToken);
 
-        public void AssertUnchanged() => Assert.Equal(Before, Snapshot(Sysroot));
+        public void AssertUnchanged()
+        {
+            var after = Snapshot(Sysroot);
+            Assert.True(after.SetEquals(Before), $"changed: -{string.Join(", -", Before.Except(after))} +{string.Join(", +", after.Except(Before))}");
+        }
 
         public void Dispose()
         {
