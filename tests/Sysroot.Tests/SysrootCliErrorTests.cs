@@ -41,6 +41,18 @@ public class SysrootCliErrorTests
     }
 
     [Fact]
+    public void LeadingContainerArgument_IsWhatOstreePasses_Dropped()
+    {
+        var repo = Path.Combine(Fixtures.TempDirectory("container-prefix"), "repo");
+
+        RunCli(0, "container", "init", "--repo", repo, "--mode", "archive");
+
+        Assert.Equal("archive-z2", Peer.Ostree(repo, "config", "get", "core.mode").Trim());
+        var (_, stderr) = RunCli(1, "container", "container", "init", "--repo", repo);
+        Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+    }
+
+    [Fact]
     public void Deploy_WithoutOs_OneLine()
     {
         var (_, stderr) = RunCli(1, "deploy", "--sysroot", "/nonexistent", "docker://127.0.0.1:1/os/x:1");

@@ -92,8 +92,11 @@ internal sealed class SysrootTestImages
     {
         var result = RepoSnapshot.Of(Path.Combine(sysroot, "ostree", "repo"));
         result.Add("status: " + Peer.Check("ostree", "admin", "status", $"--sysroot={sysroot}"));
-        foreach (var file in Directory.EnumerateFiles(Path.Combine(sysroot, "ostree", "deploy"), "*.origin", SearchOption.AllDirectories)
-            .Concat(Directory.EnumerateFiles(Path.Combine(sysroot, "boot"), "*.conf", SearchOption.AllDirectories)))
+        // Never recursive: ostree's boot/boot is a symlink to "." and deployments are whole trees.
+        var loader = new FileInfo(Path.Combine(sysroot, "boot", "loader"));
+        result.Add($"boot/loader -> {loader.LinkTarget}");
+        foreach (var file in Directory.EnumerateDirectories(Path.Combine(sysroot, "ostree", "deploy")).Select(os => Path.Combine(os, "deploy")).Where(Directory.Exists).SelectMany(d => Directory.EnumerateFiles(d, "*.origin"))
+            .Concat(Directory.EnumerateDirectories(Path.Combine(sysroot, "boot"), "loader.*").SelectMany(d => Directory.EnumerateFiles(Path.Combine(d, "entries"), "*.conf"))))
         {
             result.Add($"{Path.GetRelativePath(sysroot, file)}: {File.ReadAllText(file)}");
         }
