@@ -1,6 +1,7 @@
 using System.Formats.Tar;
 using System.IO.Compression;
 using OstreeContainer.ImageBuilder;
+using OstreeContainer.ImageFormat;
 using OstreeContainer.Oci;
 using OstreeContainer.Oci.Images;
 using OstreeContainer.Oci.Layout;
@@ -121,7 +122,16 @@ internal static class PullTestImages
         var newLayer = image.WriteBlob(compressed.ToArray(), layer.MediaType, layer.Annotations);
         var diffIds = config.RootFs.DiffIds.ToList();
         diffIds[index] = Digest.Compute(tarBytes);
-        var newConfig = image.WriteBlob(OciJson.Serialize(config with { RootFs = config.RootFs with { DiffIds = diffIds } }), manifest.Config.MediaType);
+        // A rewritten last layer keeps its place as the builder's last (label ostree.final-diffid).
+        var labels = config.Config?.Labels is { } l ? new SortedDictionary<string, string>(l, StringComparer.Ordinal) : null;
+        if (labels is not null && labels.TryGetValue(ImageLabelKeys.FinalDiffId, out var final) && final == config.RootFs.DiffIds[index].ToString())
+        {
+            labels[ImageLabelKeys.FinalDiffId] = diffIds[index].ToString();
+        }
+
+        var newConfig = image.WriteBlob(
+            OciJson.Serialize(config with { RootFs = config.RootFs with { DiffIds = diffIds }, Config = config.Config is null ? null : config.Config with { Labels = labels } }),
+            manifest.Config.MediaType);
         var layers = manifest.Layers.ToList();
         layers[index] = newLayer;
         var newManifest = image.WriteBlob(OciJson.Serialize(manifest with { Config = newConfig, Layers = layers }), MediaTypes.OciManifest);
