@@ -70,6 +70,12 @@ internal sealed class SysrootVerbOptions(bool osRequired)
             command.Options.Add(_remote);
             command.Options.Add(_insecure);
         }
+        else
+        {
+            // upgrade: the origin's scheme decides the trust; keys are what ostree-image-signed needs.
+            _keyring.Description = "GPG keyring file the commit must be signed with (for an ostree-image-signed: origin)";
+            _signVerify.Description = "ed25519=BASE64KEY or ed25519=file:PATH (repeatable; for an ostree-image-signed: origin)";
+        }
 
         command.Options.Add(_platform);
         _registry.AddTo(command);
