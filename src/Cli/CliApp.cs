@@ -24,6 +24,9 @@ public static class CliApp
             PullCommand.Create(),
             InspectCommand.Create(),
             StaticDeltaCommand.Create(),
+            DeployCommand.Create(),
+            UpgradeCommand.Create(),
+            SwitchCommand.Create(),
         };
         return root;
     }
@@ -43,6 +46,13 @@ public static class CliApp
         // in tests, a StreamWriter in an embedding host) need not be thread-safe.
         output = TextWriter.Synchronized(output);
         error = TextWriter.Synchronized(error);
+        // 'ostree container VERB …' runs 'ostree-container container VERB …' (ostree runs
+        // ostree-CMD from PATH for a subcommand it does not know).
+        if (args is ["container", ..])
+        {
+            args = args[1..];
+        }
+
         var config = new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false };
         try
         {
