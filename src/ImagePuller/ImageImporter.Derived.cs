@@ -102,8 +102,28 @@ public static partial class ImageImporter
                 _ = run.Fetch(layer, downloads.Token);
             }
 
+            // Before the base commit becomes visible, every layer to apply is read through once
+            // for what refuses it whatever the tree, so such a layer leaves the repo as it was.
+            async Task CheckLayersAsync()
+            {
+                long entries = 0;
+                foreach (var layer in toApply)
+                {
+                    await run.Fetch(layer, cancellationToken).ConfigureAwait(false);
+                    using var blob = await run.OpenVerifiedAsync(layer, cancellationToken).ConfigureAwait(false);
+                    entries = WithLayerContext(layer, () =>
+                    {
+                        using var reader = LayerArchive.Open(blob, layer.Descriptor.MediaType, leaveOpen: true);
+                        var counted = LayerApplier.Check(reader, repo.Root, options.Limits, entries, cancellationToken);
+                        reader.ReadToEndAndCheckDiffId(layer.DiffId);
+                        Drain(blob);
+                        return counted;
+                    });
+                }
+            }
+
             var baseResult = baseCommit is { } b
-                ? await ImportBaseAsync(options, repo, source, info, b, policy, report, cancellationToken).ConfigureAwait(false)
+                ? await ImportBaseAsync(options, repo, source, info, b, state, policy, CheckLayersAsync, report, cancellationToken).ConfigureAwait(false)
                 : null;
             return await ApplyDerivedAsync(options, repo, info, derived, chains, resumeAt, resumeFrom, refText, refName, state, trust, baseResult, run, report, cancellationToken).ConfigureAwait(false);
         }
@@ -119,7 +139,8 @@ public static partial class ImageImporter
     // signature checked again from the commitmeta stored beside it), else imported by delta
     // or repo layers with no ref.
     private static async Task<PullResult> ImportBaseAsync(
-        ImagePullOptions options, OstreeRepo repo, ImageSource source, ImageInfo info, Checksum baseCommit, SignaturePolicy? policy, Action<PullProgress> report, CancellationToken cancellationToken)
+        ImagePullOptions options, OstreeRepo repo, ImageSource source, ImageInfo info, Checksum baseCommit, PullState? state, SignaturePolicy? policy,
+        Func<Task> beforeImport, Action<PullProgress> report, CancellationToken cancellationToken)
     {
         if (PullPlan.HoldsCommit(repo, baseCommit) && FirstMissing(repo, baseCommit) is null && VerifyHeld(repo, baseCommit, policy, options.TimeProvider, report) is { } held)
         {
@@ -127,8 +148,10 @@ public static partial class ImageImporter
             return new PullResult(baseCommit.ToString(), baseCommit.ToString(), info.ManifestDigest, true, 0, 0, 0, 0, policy is not null, held.SignedBy, PullPath.UpToDate, BaseCommit: baseCommit.ToString());
         }
 
+        await beforeImport().ConfigureAwait(false);
+        // The ref's state names the repo layers the previous base brought: an unchanged one is not fetched again.
         var ours = info with { Layers = [.. info.Layers.Where(l => l.Kind != LayerKind.Derived)] };
-        return await ImportCommitAsync(options with { SetRef = false }, repo, source, ours, baseCommit, baseCommit.ToString(), null, policy, report, cancellationToken).ConfigureAwait(false);
+        return await ImportCommitAsync(options with { SetRef = false }, repo, source, ours, baseCommit, baseCommit.ToString(), state, policy, report, cancellationToken).ConfigureAwait(false);
     }
 
     // A held base commit's signature, checked again from the commitmeta stored beside it; null
@@ -249,7 +272,8 @@ public static partial class ImageImporter
             Image = options.Image.ToString(),
             Manifest = info.ManifestDigest.ToString(),
             Commit = checksum.ToString(),
-            Layers = [],
+            // The base commit is complete here, so every repo layer of the base is imported.
+            Layers = [.. info.Layers.Where(l => l.Kind == LayerKind.Repo).Select(l => l.Descriptor.Digest.ToString()).Distinct()],
             Chains = chainRefs,
         }.Save(repo.Root, refText);
 
@@ -282,7 +306,7 @@ public static partial class ImageImporter
         PullPlan? basePlan = null;
         if (info.BaseCommit is { } b && !(PullPlan.HoldsCommit(repo, b) && FirstMissing(repo, b) is null))
         {
-            basePlan = PullPlan.Choose(ours, repo, b.ToString(), null);
+            basePlan = PullPlan.Choose(ours, repo, b.ToString(), state);
         }
 
         var derived = info.DerivedLayers;

@@ -102,6 +102,54 @@ public sealed class LayerApplier(RepoTransaction transaction, MutableTree tree, 
         _writtenByLayer.Clear();
     }
 
+    /// <summary>
+    /// Reads a layer through and refuses it for everything that does not depend on the tree it
+    /// would be applied to (names, types, ids, sizes against the free space of the repository
+    /// at <paramref name="repoRoot"/>, the entry limit, sparse files and truncation, which the
+    /// reader refuses), writing nothing: a pull checks a derived image's layers this way before
+    /// it imports the base commit, so a layer refused here leaves the repository as it was.
+    /// Returns the entries counted so far (<paramref name="entries"/> plus this layer's).
+    /// </summary>
+    /// <exception cref="InvalidDataException">An entry is refused (one line naming it); a limit was reached.</exception>
+    public static long Check(LayerReader layer, string repoRoot, LayerApplyLimits limits, long entries, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(layer);
+        ArgumentNullException.ThrowIfNull(limits);
+        while (layer.Next() is { } entry)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (++entries > limits.MaxEntries)
+            {
+                throw Wrap(entry, $"the pull reached its limit of {limits.MaxEntries} layer entries (LayerApplyLimits.MaxEntries)");
+            }
+
+            CheckName(entry, entry.Path, "name");
+            CheckName(entry, entry.LinkTarget ?? "", "link target");
+            if (RootfsConventions.Map(entry.Path, out _) is not { } path)
+            {
+                continue;
+            }
+
+            if (entry.IsWhiteout)
+            {
+                if (!entry.IsOpaqueWhiteout && entry.WhiteoutTarget!.Length == 0)
+                {
+                    throw Refuse(entry, "is a whiteout of the root directory: a layer cannot delete the whole tree");
+                }
+
+                continue;
+            }
+
+            CheckEntry(entry, path);
+            if (entry.Type == LayerEntryType.File && entry.Size > FreeSpaceCheckThreshold)
+            {
+                CheckFreeSpace(entry, repoRoot, limits);
+            }
+        }
+
+        return entries;
+    }
+
     internal RepoTransaction Transaction => transaction;
 
     internal MutableTree Tree => tree;
@@ -128,46 +176,31 @@ public sealed class LayerApplier(RepoTransaction transaction, MutableTree tree, 
             return;
         }
 
-        CheckLength(entry, path);
-
+        CheckEntry(entry, path);
         switch (entry.Type)
         {
             case LayerEntryType.Directory:
                 EnsureParent(entry, path);
-                tree.SetDirectory(path, new DirMeta(Id(entry, entry.Uid, "uid"), Id(entry, entry.Gid, "gid"), StatMode.Directory | (uint)entry.Mode, Xattrs(entry)), ImplicitDirectory);
+                tree.SetDirectory(path, new DirMeta((uint)entry.Uid, (uint)entry.Gid, StatMode.Directory | (uint)entry.Mode, Xattrs(entry)), ImplicitDirectory);
                 break;
             case LayerEntryType.File:
                 EnsureParent(entry, path);
-                var header = FileHeader.Regular(Id(entry, entry.Uid, "uid"), Id(entry, entry.Gid, "gid"), StatMode.Regular | (uint)entry.Mode, Xattrs(entry));
+                var header = FileHeader.Regular((uint)entry.Uid, (uint)entry.Gid, StatMode.Regular | (uint)entry.Mode, Xattrs(entry));
                 if (entry.Size > FreeSpaceCheckThreshold)
                 {
-                    CheckFreeSpace(entry);
+                    CheckFreeSpace(entry, transaction.Repo.Root, limits);
                 }
 
                 tree.SetFile(path, transaction.WriteContent(header, layer.Content, entry.Size), ImplicitDirectory);
                 break;
             case LayerEntryType.Symlink:
                 EnsureParent(entry, path);
-                var target = entry.LinkTarget!;
-                if (target.Length > FileHeader.MaxSymlinkTarget)
-                {
-                    throw Refuse(entry, $"its symlink target is {target.Length} characters long, more than the {FileHeader.MaxSymlinkTarget} OSTree accepts");
-                }
-
-                var link = FileHeader.Symlink(Id(entry, entry.Uid, "uid"), Id(entry, entry.Gid, "gid"), target, Xattrs(entry));
+                var link = FileHeader.Symlink((uint)entry.Uid, (uint)entry.Gid, entry.LinkTarget!, Xattrs(entry));
                 tree.SetFile(path, transaction.WriteContent(link, ReadOnlySpan<byte>.Empty), ImplicitDirectory);
                 break;
-            case LayerEntryType.Hardlink:
+            default:
                 ApplyHardlink(entry, path);
                 break;
-            case LayerEntryType.CharDevice:
-                throw Refuse(entry, "is a character device: an OSTree commit cannot hold device nodes");
-            case LayerEntryType.BlockDevice:
-                throw Refuse(entry, "is a block device: an OSTree commit cannot hold device nodes");
-            case LayerEntryType.Fifo:
-                throw Refuse(entry, "is a FIFO: an OSTree commit cannot hold named pipes");
-            default:
-                throw Refuse(entry, $"has the unsupported type {entry.Type}");
         }
 
         Written(path);
@@ -254,6 +287,33 @@ public sealed class LayerApplier(RepoTransaction transaction, MutableTree tree, 
         }
     }
 
+    // What refuses an entry whatever the tree (its mapped path, its type, ids, xattr names, a
+    // symlink's length): shared by Apply and Check.
+    private static void CheckEntry(LayerEntry entry, string path)
+    {
+        CheckLength(entry, path);
+        switch (entry.Type)
+        {
+            case LayerEntryType.CharDevice:
+                throw Refuse(entry, "is a character device: an OSTree commit cannot hold device nodes");
+            case LayerEntryType.BlockDevice:
+                throw Refuse(entry, "is a block device: an OSTree commit cannot hold device nodes");
+            case LayerEntryType.Fifo:
+                throw Refuse(entry, "is a FIFO: an OSTree commit cannot hold named pipes");
+            case LayerEntryType.Hardlink:
+                return;
+            case LayerEntryType.Symlink when entry.LinkTarget!.Length > FileHeader.MaxSymlinkTarget:
+                throw Refuse(entry, $"has a symlink target of {entry.LinkTarget.Length} characters, more than the {FileHeader.MaxSymlinkTarget} OSTree accepts");
+            case LayerEntryType.File or LayerEntryType.Directory or LayerEntryType.Symlink:
+                Id(entry, entry.Uid, "uid");
+                Id(entry, entry.Gid, "gid");
+                Xattrs(entry);
+                return;
+            default:
+                throw Refuse(entry, $"has the unsupported type {entry.Type}");
+        }
+    }
+
     // PATH_MAX: a longer path cannot be checked out, and the bound keeps the tree's depth
     // (and so every walk and the recursive write) small.
     private static void CheckLength(LayerEntry entry, string path)
@@ -264,13 +324,13 @@ public sealed class LayerApplier(RepoTransaction transaction, MutableTree tree, 
         }
     }
 
-    private void CheckFreeSpace(LayerEntry entry)
+    private static void CheckFreeSpace(LayerEntry entry, string repoRoot, LayerApplyLimits limits)
     {
         long available;
         try
         {
             // DriveInfo on Unix is statvfs(2) of the given path: f_bavail * f_frsize.
-            available = new DriveInfo(transaction.Repo.Root).AvailableFreeSpace;
+            available = new DriveInfo(repoRoot).AvailableFreeSpace;
         }
         catch (IOException)
         {
