@@ -29,9 +29,20 @@ internal static class ImageComposer
         labels[ImageLabelKeys.RepoLayers] = RepoLayersLabel.Format(layers.Select((l, i) => (l, i)).Where(x => x.l.Kind != LayerKind.Tree).Select(x => baseLayers + x.i));
         // Where our layers end, for a puller of an image someone stacks layers on.
         labels[ImageLabelKeys.FinalDiffId] = layers[^1].DiffId.ToString();
+        // The deltas, for a puller of a derived image whose layer annotations are gone.
+        var deltas = layers.Where(l => l.Kind == LayerKind.Delta && DeltaLayerAnnotations.Read(l.Descriptor) is not null)
+            .Select(l => (l.DiffId, DeltaLayerAnnotations.Read(l.Descriptor)!)).ToList();
+
         if (baseConfig?.Labels is { } inherited)
         {
             labels = ImageLabels.MergeUnder(inherited, labels);
+        }
+
+        // Set after the merge: a base's own delta list never describes this image.
+        labels.Remove(ImageLabelKeys.DeltaLayers);
+        if (deltas.Count > 0)
+        {
+            labels[ImageLabelKeys.DeltaLayers] = DeltaLayerAnnotations.FormatLabel(deltas);
         }
 
         var exposedPorts = new SortedDictionary<string, EmptyObject>(StringComparer.Ordinal) { [CommitImageBuilder.ExposedPort] = new EmptyObject() };
@@ -83,7 +94,7 @@ internal static class ImageComposer
             MediaType = MediaTypes.OciManifest,
             Config = configDescriptor,
             Layers = [.. baseImage?.Layers.Select(BaseLayerDescriptor) ?? [], .. layers.Select(l => l.Descriptor)],
-            Annotations = new SortedDictionary<string, string>(labels.Where(l => l.Key is not (ImageLabelKeys.RepoLayers or ImageLabelKeys.FinalDiffId)).ToDictionary(), StringComparer.Ordinal),
+            Annotations = new SortedDictionary<string, string>(labels.Where(l => l.Key is not (ImageLabelKeys.RepoLayers or ImageLabelKeys.FinalDiffId or ImageLabelKeys.DeltaLayers)).ToDictionary(), StringComparer.Ordinal),
         };
         var manifestBytes = OciJson.Serialize(manifest);
         var manifestDescriptor = layout.WriteBlob(manifestBytes, MediaTypes.OciManifest);

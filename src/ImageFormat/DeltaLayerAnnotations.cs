@@ -77,5 +77,80 @@ public static class DeltaLayerAnnotations
         return new DeltaLayerInfo(from == Empty ? null : from, to, bytes);
     }
 
+    /// <summary>
+    /// The value of the config label <see cref="ImageLabelKeys.DeltaLayers"/> (format 1.3):
+    /// one <c>DIFFID FROM TO SIZE</c> entry per delta layer, comma-separated, <c>FROM</c> being
+    /// <see cref="Empty"/> from scratch. Tools that stack layers on an image keep its labels and
+    /// may drop its layer annotations; this label lets a puller still find the deltas.
+    /// </summary>
+    public static string FormatLabel(IEnumerable<(Oci.Digest DiffId, DeltaLayerInfo Delta)> deltas)
+    {
+        ArgumentNullException.ThrowIfNull(deltas);
+        return string.Join(',', deltas.Select(d => $"{d.DiffId} {d.Delta.From ?? Empty} {d.Delta.To} {d.Delta.Size.ToString(CultureInfo.InvariantCulture)}"));
+    }
+
+    /// <summary>
+    /// <paramref name="layers"/> with the delta annotations (and <c>ostree.container.layer=delta</c>)
+    /// put back on each layer that has no annotations of ours and whose diff ID the label
+    /// <see cref="ImageLabelKeys.DeltaLayers"/> lists; other layers as they are.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The label is malformed.</exception>
+    public static IReadOnlyList<Descriptor> Restore(IReadOnlyList<Descriptor> layers, IReadOnlyList<Oci.Digest> diffIds, IReadOnlyDictionary<string, string> labels)
+    {
+        ArgumentNullException.ThrowIfNull(layers);
+        ArgumentNullException.ThrowIfNull(diffIds);
+        ArgumentNullException.ThrowIfNull(labels);
+        if (!labels.TryGetValue(ImageLabelKeys.DeltaLayers, out var text) || text.Length == 0)
+        {
+            return layers;
+        }
+
+        var byDiffId = new Dictionary<Oci.Digest, DeltaLayerInfo>();
+        foreach (var entry in text.Split(','))
+        {
+            var fields = entry.Split(' ');
+            if (fields.Length != 4 || !Oci.Digest.TryParse(fields[0], out var diffId))
+            {
+                throw new InvalidDataException($"label {ImageLabelKeys.DeltaLayers}: entry '{entry}' is not 'DIFFID FROM TO SIZE'");
+            }
+
+            byDiffId[diffId] = Read(new Descriptor
+            {
+                MediaType = "label",
+                Digest = diffId,
+                Size = 0,
+                Annotations = new SortedDictionary<string, string>(StringComparer.Ordinal)
+                {
+                    [ImageAnnotationKeys.DeltaFrom] = fields[1],
+                    [ImageAnnotationKeys.DeltaTo] = fields[2],
+                    [ImageAnnotationKeys.DeltaSize] = fields[3],
+                },
+            })!;
+        }
+
+        var result = new List<Descriptor>(layers.Count);
+        for (var i = 0; i < layers.Count; i++)
+        {
+            var layer = layers[i];
+            if (i < diffIds.Count && layer.Annotation(ImageAnnotationKeys.LayerKind) is null && byDiffId.TryGetValue(diffIds[i], out var delta))
+            {
+                var annotations = new SortedDictionary<string, string>(layer.Annotations ?? new SortedDictionary<string, string>(StringComparer.Ordinal), StringComparer.Ordinal)
+                {
+                    [ImageAnnotationKeys.LayerKind] = LayerKinds.ToAnnotation(LayerKind.Delta),
+                };
+                foreach (var (key, value) in Create(delta))
+                {
+                    annotations[key] = value;
+                }
+
+                layer = layer with { Annotations = annotations };
+            }
+
+            result.Add(layer);
+        }
+
+        return result;
+    }
+
     private static bool IsChecksum(string text) => text.Length == 64 && text.All(c => c is (>= '0' and <= '9') or (>= 'a' and <= 'f'));
 }

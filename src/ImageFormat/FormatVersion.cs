@@ -11,7 +11,7 @@ namespace OstreeContainer.ImageFormat;
 public readonly record struct FormatVersion(int Major, int Minor)
 {
     /// <summary>The version this library writes.</summary>
-    public static readonly FormatVersion Current = new(1, 2);
+    public static readonly FormatVersion Current = new(1, 3);
 
     /// <summary>The version of an image without the label.</summary>
     public static readonly FormatVersion Unlabelled = new(1, 0);

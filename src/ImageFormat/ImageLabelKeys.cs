@@ -47,6 +47,13 @@ public static class ImageLabelKeys
     /// </summary>
     public const string FinalDiffId = "ostree.final-diffid";
 
+    /// <summary>
+    /// Config label (format 1.3): the delta layers, as <c>DIFFID FROM TO SIZE</c> entries
+    /// (<see cref="DeltaLayerAnnotations.FormatLabel"/>), for pullers of a derived image whose
+    /// layer annotations were dropped. Config-only, like <see cref="RepoLayers"/>.
+    /// </summary>
+    public const string DeltaLayers = "ostree.container.delta-layers";
+
     /// <summary>Config label: the version of this image format (<see cref="FormatVersion"/>).</summary>
     public const string Format = "ostree.container.format";
 

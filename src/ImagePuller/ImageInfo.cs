@@ -56,10 +56,10 @@ public sealed record ImageInfo(
     // The source checked that the config lists one diff_id per layer (ImageChecks.ParseConfig).
     private static ImageInfo From(SourceManifest manifest, ImageConfig config)
     {
-        var layers = manifest.Manifest.Layers;
         var diffIds = config.RootFs.DiffIds;
-
         var labels = (IReadOnlyDictionary<string, string>?)config.Config?.Labels ?? new Dictionary<string, string>();
+        // A derived image's copy of our labels names the delta layers its builder dropped the annotations of.
+        var layers = DeltaLayerAnnotations.Restore(manifest.Manifest.Layers, diffIds, labels);
         var kinds = LayerKinds.Classify(layers, diffIds, labels);
         var result = new List<ImageLayer>(layers.Count);
         for (var i = 0; i < layers.Count; i++)

@@ -64,4 +64,34 @@ public class DeltaLayerAnnotationsTests
 
         Assert.Throws<InvalidDataException>(() => DeltaLayerAnnotations.Read(Layer(annotations)));
     }
+
+    [Fact]
+    public void Restore_LayersWithoutAnnotations_GetTheDeltaTheLabelNamesByDiffId()
+    {
+        var from = new string('a', 64);
+        var to = new string('b', 64);
+        var deltaDiffId = Digest.Compute([2]);
+        Descriptor Plain(int n) => new() { MediaType = MediaTypes.OciLayerGzip, Digest = Digest.Compute([(byte)n, 9]), Size = 1 };
+        var labels = new Dictionary<string, string>
+        {
+            [ImageLabelKeys.DeltaLayers] = DeltaLayerAnnotations.FormatLabel([(deltaDiffId, new DeltaLayerInfo(from, to, 42)), (Digest.Compute([7]), new DeltaLayerInfo(null, to, 9))]),
+        };
+
+        var restored = DeltaLayerAnnotations.Restore([Plain(1), Plain(2), Plain(3)], [Digest.Compute([1]), deltaDiffId, Digest.Compute([3])], labels);
+
+        Assert.Null(restored[0].Annotations);
+        Assert.Equal("delta", restored[1].Annotation(ImageAnnotationKeys.LayerKind));
+        Assert.Equal(new DeltaLayerInfo(from, to, 42), DeltaLayerAnnotations.Read(restored[1]));
+        Assert.Null(restored[2].Annotations);
+    }
+
+    [Fact]
+    public void Restore_MalformedLabel_NamesIt()
+    {
+        var labels = new Dictionary<string, string> { [ImageLabelKeys.DeltaLayers] = "sha256:nothex empty" };
+
+        var e = Assert.Throws<InvalidDataException>(() => DeltaLayerAnnotations.Restore([], [], labels));
+
+        Assert.Contains(ImageLabelKeys.DeltaLayers, e.Message, StringComparison.Ordinal);
+    }
 }

@@ -14,7 +14,7 @@ public class FormatVersionTests
     {
         var labels = new Dictionary<string, string> { [ImageLabelKeys.Format] = FormatVersion.Current.ToString() };
 
-        Assert.Equal("1.2", FormatVersion.Current.ToString());
+        Assert.Equal("1.3", FormatVersion.Current.ToString());
         Assert.Equal(FormatVersion.Current, FormatVersion.EnsureReadable(labels));
     }
 

@@ -209,6 +209,11 @@ public class DerivedImagePullTests(DerivedImagePullTests.Registry shared) : ICla
         var baseFetched = fetched.Except(derived).Where(d => d != manifest.Config.Digest).ToList();
         Assert.True(baseFetched.All(d => !onC1.Contains(d)), $"a layer the C1 image shares fetched again: {described}");
         Assert.True(result.BytesTransferred < all / 2, $"{result.BytesTransferred} bytes fetched of the image's {all}");
+        // buildah dropped the C2 image's layer annotations; its delta-layers label still names
+        // the C1 -> C2 delta, so the moved base comes by that one layer.
+        Assert.Equal(PullPath.Delta, result.Path);
+        Assert.Equal(os.Commit1, result.Delta?.From);
+        Assert.True(baseFetched.Count == 1, $"of the base, only the delta layer should be fetched: {described}");
     }
 
     [Fact]
