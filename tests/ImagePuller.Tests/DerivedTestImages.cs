@@ -191,17 +191,7 @@ internal static class DerivedTestImages
     {
         var key = Ostree.Signing.Ed25519SecretKey.Generate();
         var work = Fixtures.TempDirectory("buildah-small");
-        var repo = Path.Combine(work, "repo");
-        Peer.Check("cp", "-a", Fixtures.SmallRepo.ArchiveRepo, repo);
-        var target = Ostree.Repository.OstreeRepo.Open(repo);
-        var commit = Ostree.Objects.Checksum.Parse(Fixtures.SmallRepo.Commit2);
-        var metadata = target.ReadCommitMeta(commit) ?? new Ostree.Objects.VariantDictionary();
-        Ostree.Signing.Ed25519Signatures.Sign(metadata, target.ReadMetadataBytes(commit, Ostree.Objects.ObjectType.Commit), key);
-        using (var transaction = target.BeginTransaction())
-        {
-            transaction.WriteCommitMeta(commit, metadata);
-            transaction.Commit();
-        }
+        var repo = PullTestImages.SignedSmallRepo(work, key);
 
         var baseLayout = Path.Combine(work, "base");
         PullTestImages.Build(repo, Fixtures.SmallRepo.Commit2, "signed", baseLayout);

@@ -15,18 +15,7 @@ public class Ed25519SignatureTests
     {
         var key = Ed25519SecretKey.Generate();
         var dir = Fixtures.TempDirectory("ed25519");
-        var repo = Path.Combine(dir, "repo");
-        Peer.Check("cp", "-a", Fixtures.SmallRepo.ArchiveRepo, repo);
-        var target = Ostree.Repository.OstreeRepo.Open(repo);
-        var commit = Ostree.Objects.Checksum.Parse(Fixtures.SmallRepo.Commit2);
-        var metadata = target.ReadCommitMeta(commit) ?? new Ostree.Objects.VariantDictionary();
-        Ed25519Signatures.Sign(metadata, target.ReadMetadataBytes(commit, Ostree.Objects.ObjectType.Commit), key);
-        using (var transaction = target.BeginTransaction())
-        {
-            transaction.WriteCommitMeta(commit, metadata);
-            transaction.Commit();
-        }
-
+        var repo = PullTestImages.SignedSmallRepo(dir, key);
         var (layout, _) = PullTestImages.Build(repo, "fixture/main", "signed", Path.Combine(dir, "layout"));
         return (ImageReference.Parse($"oci:{layout}:signed"), key);
     });

@@ -138,6 +138,21 @@ internal static class PullTestImages
         image.SetManifest(newManifest, newTag);
     }
 
+    /// <summary>A copy of the small fixture's archive repo in <paramref name="dir"/> whose commit 2 carries an ed25519 signature by <paramref name="key"/>.</summary>
+    public static string SignedSmallRepo(string dir, Ostree.Signing.Ed25519SecretKey key)
+    {
+        var repo = Path.Combine(dir, "repo");
+        Peer.Check("cp", "-a", Fixtures.SmallRepo.ArchiveRepo, repo);
+        var target = Ostree.Repository.OstreeRepo.Open(repo);
+        var commit = Ostree.Objects.Checksum.Parse(Fixtures.SmallRepo.Commit2);
+        var metadata = target.ReadCommitMeta(commit) ?? new Ostree.Objects.VariantDictionary();
+        Ostree.Signing.Ed25519Signatures.Sign(metadata, target.ReadMetadataBytes(commit, Ostree.Objects.ObjectType.Commit), key);
+        using var transaction = target.BeginTransaction();
+        transaction.WriteCommitMeta(commit, metadata);
+        transaction.Commit();
+        return repo;
+    }
+
     /// <summary>An entry unchanged.</summary>
     public static IEnumerable<(TarEntry, byte[]?)> Keep(TarEntry entry, byte[]? data) => [(entry, data)];
 
