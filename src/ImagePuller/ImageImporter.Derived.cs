@@ -64,8 +64,7 @@ public static partial class ImageImporter
             $"image shape: {LayerKinds.Describe(shape)}; {derived.Count} layers to apply on {(baseCommit is null ? "an empty tree" : $"base commit {baseCommit}")}, trusted as {trust}"));
 
         var state = PullState.TryLoad(repo.Root, refText);
-        if (state is not null && state.Manifest == info.ManifestDigest.ToString()
-            && repo.TryResolveRev(refText, out var current) && current.ToString() == state.Commit && repo.HasObject(current, ObjectType.Commit))
+        if (DerivedUpToDate(repo, refText, state, info) is { } current)
         {
             report(new PullProgress(PullStage.Done, null, null, 0, 0, $"{refText} is already at {current} ({info.ManifestDigest})"));
             return new PullResult(current.ToString(), refText, info.ManifestDigest, true, 0, 0, 0, 0, policy is not null, null, PullPath.UpToDate,
@@ -74,17 +73,7 @@ public static partial class ImageImporter
 
         // Which layers an earlier pull already applied on this very base and lower layers.
         var chains = ChainIds(baseCommit, derived);
-        var resumeAt = 0;
-        Checksum? resumeFrom = null;
-        for (var i = derived.Count - 1; i >= 0; i--)
-        {
-            if (repo.TryResolveRev(ChainRefPrefix + chains[i].Hex, out var cached) && repo.HasObject(cached, ObjectType.Commit))
-            {
-                resumeAt = i + 1;
-                resumeFrom = cached;
-                break;
-            }
-        }
+        var (resumeAt, resumeFrom) = ResumePoint(repo, chains);
 
         var run = new PullRun(options, source, new BlobCache(repo.Root), report);
         var toApply = derived.Skip(resumeAt).ToList();
@@ -142,7 +131,7 @@ public static partial class ImageImporter
         ImagePullOptions options, OstreeRepo repo, ImageSource source, ImageInfo info, Checksum baseCommit, PullState? state, SignaturePolicy? policy,
         Func<Task> beforeImport, Action<PullProgress> report, CancellationToken cancellationToken)
     {
-        if (PullPlan.HoldsCommit(repo, baseCommit) && FirstMissing(repo, baseCommit) is null && VerifyHeld(repo, baseCommit, policy, options.TimeProvider, report) is { } held)
+        if (HoldsWhole(repo, baseCommit) && VerifyHeld(repo, baseCommit, policy, options.TimeProvider, report) is { } held)
         {
             report(new PullProgress(PullStage.Skip, null, null, 0, 0, $"base commit {baseCommit} is here already{(held.SignedBy is null ? "" : $", signed by {held.SignedBy}")}"));
             return new PullResult(baseCommit.ToString(), baseCommit.ToString(), info.ManifestDigest, true, 0, 0, 0, 0, policy is not null, held.SignedBy, PullPath.UpToDate, BaseCommit: baseCommit.ToString());
@@ -150,8 +139,7 @@ public static partial class ImageImporter
 
         await beforeImport().ConfigureAwait(false);
         // The ref's state names the repo layers the previous base brought: an unchanged one is not fetched again.
-        var ours = info with { Layers = [.. info.Layers.Where(l => l.Kind != LayerKind.Derived)] };
-        return await ImportCommitAsync(options with { SetRef = false }, repo, source, ours, baseCommit, baseCommit.ToString(), state, policy, report, cancellationToken).ConfigureAwait(false);
+        return await ImportCommitAsync(options with { SetRef = false }, repo, source, OwnLayers(info), baseCommit, baseCommit.ToString(), state, policy, report, cancellationToken).ConfigureAwait(false);
     }
 
     // A held base commit's signature, checked again from the commitmeta stored beside it; null
@@ -287,6 +275,34 @@ public static partial class ImageImporter
             info.Shape, baseCommit?.ToString(), derived.Count, dropped);
     }
 
+    // The ref's commit when it already holds this very manifest (its pull state says so), else null.
+    private static Checksum? DerivedUpToDate(OstreeRepo repo, string refText, PullState? state, ImageInfo info) =>
+        state is not null && state.Manifest == info.ManifestDigest.ToString()
+            && repo.TryResolveRev(refText, out var current) && current.ToString() == state.Commit && repo.HasObject(current, ObjectType.Commit)
+            ? current
+            : null;
+
+    // The repository holds the commit and every object of its tree.
+    private static bool HoldsWhole(OstreeRepo repo, Checksum commit) => PullPlan.HoldsCommit(repo, commit) && FirstMissing(repo, commit) is null;
+
+    // The image without its derived layers: what the base commit is imported from.
+    private static ImageInfo OwnLayers(ImageInfo info) => info with { Layers = [.. info.Layers.Where(l => l.Kind != LayerKind.Derived)] };
+
+    // The highest chain an earlier pull left (a chain ref whose commit is here): how many
+    // derived layers are applied already, and the commit of the tree after them.
+    private static (int Applied, Checksum? Tree) ResumePoint(OstreeRepo repo, IReadOnlyList<Digest> chains)
+    {
+        for (var i = chains.Count - 1; i >= 0; i--)
+        {
+            if (repo.TryResolveRev(ChainRefPrefix + chains[i].Hex, out var cached) && repo.HasObject(cached, ObjectType.Commit))
+            {
+                return (i + 1, cached);
+            }
+        }
+
+        return (0, null);
+    }
+
     private static string Plural(int count, string noun) => $"{count} {noun}{(count == 1 ? "" : "s")}";
 
     // What a pull of a derived or plain image would fetch: the base commit's path (nothing
@@ -295,27 +311,22 @@ public static partial class ImageImporter
     {
         var refText = refName ?? (info.Shape == ImageShape.Derived ? info.Ref : null);
         var state = refText is null ? null : PullState.TryLoad(repo.Root, refText);
-        var ours = info with { Layers = [.. info.Layers.Where(l => l.Kind != LayerKind.Derived)] };
+        var ours = OwnLayers(info);
         var deltas = PullPlan.DeltaLayers(ours);
-        if (state is not null && state.Manifest == info.ManifestDigest.ToString()
-            && repo.TryResolveRev(refText!, out var current) && current.ToString() == state.Commit && repo.HasObject(current, ObjectType.Commit))
+        if (refText is not null && DerivedUpToDate(repo, refText, state, info) is not null)
         {
             return new PullPlan(PullPath.UpToDate, null, null, 0, [], deltas);
         }
 
         PullPlan? basePlan = null;
-        if (info.BaseCommit is { } b && !(PullPlan.HoldsCommit(repo, b) && FirstMissing(repo, b) is null))
+        if (info.BaseCommit is { } b && !HoldsWhole(repo, b))
         {
             basePlan = PullPlan.Choose(ours, repo, b.ToString(), state);
         }
 
         var derived = info.DerivedLayers;
         var chains = ChainIds(info.BaseCommit, derived);
-        var cachedUpTo = 0;
-        for (var i = derived.Count - 1; i >= 0 && cachedUpTo == 0; i--)
-        {
-            cachedUpTo = repo.TryResolveRev(ChainRefPrefix + chains[i].Hex, out _) ? i + 1 : 0;
-        }
+        var (cachedUpTo, _) = ResumePoint(repo, chains);
 
         var toApply = derived.Skip(cachedUpTo).DistinctBy(l => l.Descriptor.Digest).ToList();
         var baseText = info.BaseCommit is null ? "no base commit"
